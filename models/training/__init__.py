@@ -1,0 +1,1 @@
+"""Training side of the task models (torch). Never imported by the live analysis path."""
