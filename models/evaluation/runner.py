@@ -134,8 +134,7 @@ def dataset_items(data_dir: Path, task: str) -> list[EvalItem]:
     if not items:
         raise EvaluationError(
             f"nothing to score: no audio file in {data_dir} has {task} labels beside it "
-            f"(expected e.g. <stem>{ESTIMATE_SUFFIXES[task][1 if len(ESTIMATE_SUFFIXES[task]) > 1 else 0]} "
-            "or <stem>.jams next to <stem>.wav)"
+            f"(expected {' or '.join('<stem>' + s for s in ESTIMATE_SUFFIXES[task])} next to <stem>.wav)"
         )
     return items
 
@@ -199,6 +198,8 @@ def read_estimates(
 
 def _run_baseline_on_file(task: str, name: str, audio_path: Path) -> tuple[Annotation | None, str]:
     """Worker: load one file and run one baseline (top level so process pools can pickle it)."""
+    from librosa.util.exceptions import ParameterError
+
     from models.audio import load_audio
     from models.baselines import get_baseline
 
@@ -207,6 +208,8 @@ def _run_baseline_on_file(task: str, name: str, audio_path: Path) -> tuple[Annot
         return get_baseline(task, name)(audio, BASELINE_SAMPLE_RATE_HZ), ""
     except FeatherlightError as exc:
         return None, str(exc)
+    except ParameterError as exc:  # librosa refuses the signal (e.g. far too short for the analysis frame)
+        return None, f"{audio_path}: librosa could not analyse it ({exc})"
 
 
 def run_baseline(
@@ -260,7 +263,7 @@ def score(
         if estimate is not None and on_estimate is not None:
             on_estimate(item, estimate)
         if estimate is None:
-            log.warning("%s: %s", item.audio_path, message)
+            log.info("%s: %s", item.audio_path, message)
             if allow_missing:
                 results.append(FileResult(item.stem, item.audio_path, status, {}, message))
                 continue

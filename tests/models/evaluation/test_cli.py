@@ -186,3 +186,19 @@ def test_chords_dataset_with_baseline(tmp_path, capsys):
     assert rc == 0
     totals = json.loads((tmp_path / "o.json").read_text())["totals"]
     assert totals["majmin"] >= 0.9 and totals["duration_s"] == 1.0
+
+
+def test_unreadable_audio_is_listed_as_failed_and_exit_1(tmp_path, capsys):
+    data = _single_note_folder(tmp_path)
+    (data / "audio" / "broken.wav").write_bytes(b"not audio")
+    with open(data / "labels.csv", "a") as fh:
+        fh.write("broken.wav,60\n")
+    rc = main(["eval", "--task", "pitch", "--data", str(data), "--baseline", "yin", "--no-progress",
+               "--json", str(tmp_path / "o.json")])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "1 failed" in out and "broken.wav" in out
+    report = json.loads((tmp_path / "o.json").read_text())
+    assert report["counts"]["failed"] == 1
+    assert report["totals"]["accuracy_50c"] == pytest.approx(2 / 3)  # the broken file counts as wrong
+    assert report["totals"]["n_no_pitch"] == 1
