@@ -29,14 +29,6 @@ log = logging.getLogger(__name__)
 #: Sample rate the baselines run at (the rate of the bundled models' front-end).
 BASELINE_SAMPLE_RATE_HZ: int = 16000
 
-#: Estimate files that count as "an estimate for this task exists" (the output contract's names).
-ESTIMATE_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "pitch": (".jams", ".f0.csv", ".notes.csv", ".notes.mid"),
-    "chords": (".jams", ".chords.lab"),
-    "drums": (".jams", ".drums.csv", ".drums.mid"),
-    "onsets": (".jams", ".onsets.csv"),
-}
-
 STATUS_OK = "ok"
 STATUS_MISSING = "missing"  # no estimate file
 STATUS_FAILED = "failed"  # the estimate could not be read or the baseline failed on this file
@@ -134,7 +126,7 @@ def dataset_items(data_dir: Path, task: str) -> list[EvalItem]:
     if not items:
         raise EvaluationError(
             f"nothing to score: no audio file in {data_dir} has {task} labels beside it "
-            f"(expected {' or '.join('<stem>' + s for s in ESTIMATE_SUFFIXES[task])} next to <stem>.wav)"
+            f"(expected {' or '.join('<stem>' + s for s in task_suffixes(task))} next to <stem>.wav)"
         )
     return items
 
@@ -144,9 +136,19 @@ def single_note_eval_items(notes: Sequence[SingleNoteItem]) -> list[EvalItem]:
 
 
 # --- estimates ---------------------------------------------------------------------------------------
+def task_suffixes(task: str) -> list[str]:
+    """File-name suffixes that may hold ``task`` labels (the output contract's, in precedence order)."""
+    from models.annotations.contract import OUTPUT_SUFFIXES, PLAIN_SUFFIXES, TASK_SOURCE_KEYS
+
+    suffixes = {**OUTPUT_SUFFIXES, **PLAIN_SUFFIXES}
+    return [suffixes[key] for key in TASK_SOURCE_KEYS[task] if key in suffixes]
+
+
 def find_estimate_dir(estimates_dir: Path, data_dir: Path, item: EvalItem, task: str) -> Path | None:
     """Folder in ``estimates_dir`` holding estimate files for ``item``: the mirrored sub-folder first,
     then the top level; ``None`` when neither has one."""
+    from models.annotations.contract import TASK_SOURCE_KEYS, annotation_paths_for
+
     candidates = []
     try:
         rel_parent = item.audio_path.parent.resolve().relative_to(data_dir.resolve())
@@ -155,7 +157,8 @@ def find_estimate_dir(estimates_dir: Path, data_dir: Path, item: EvalItem, task:
         pass
     candidates.append(estimates_dir)
     for folder in candidates:
-        if any((folder / f"{item.stem}{suffix}").is_file() for suffix in ESTIMATE_SUFFIXES[task]):
+        found = annotation_paths_for(folder / item.audio_path.name)
+        if any(key in found for key in TASK_SOURCE_KEYS[task]):
             return folder
     return None
 
@@ -175,18 +178,23 @@ def read_estimates(
     items: Sequence[EvalItem], estimates_dir: Path, data_dir: Path, task: str
 ) -> Iterator[tuple[EvalItem, Annotation | None, str, str]]:
     """(item, estimate or None, status, message) for each item, from files in ``estimates_dir``."""
-    from models.annotations.contract import load_annotation_for
+    from models.annotations.contract import gather_annotation
+    from models.audio import audio_info
 
     if not estimates_dir.is_dir():
         raise EvaluationError(f"estimates folder not found: {estimates_dir}; give the folder your model wrote to")
     for item in items:
         folder = find_estimate_dir(estimates_dir, data_dir, item, task)
         if folder is None:
-            names = " or ".join(f"{item.stem}{s}" for s in ESTIMATE_SUFFIXES[task])
+            names = " or ".join(f"{item.stem}{s}" for s in task_suffixes(task))
             yield item, None, STATUS_MISSING, f"no estimate: expected {names} in {estimates_dir}"
             continue
         try:
-            estimate = load_annotation_for(folder / item.audio_path.name, tasks=[task])
+            # the estimate folder holds no audio: take the duration from the dataset's audio file
+            duration_s = item.reference.duration_s if item.reference is not None else None
+            if duration_s is None:
+                duration_s = audio_info(item.audio_path).duration_s
+            estimate, _ = gather_annotation(folder / item.audio_path.name, tasks=[task], duration_s=duration_s)
         except FeatherlightError as exc:
             yield item, None, STATUS_FAILED, f"estimate unreadable: {exc}"
             continue
