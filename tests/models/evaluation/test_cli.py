@@ -202,3 +202,22 @@ def test_unreadable_audio_is_listed_as_failed_and_exit_1(tmp_path, capsys):
     assert report["counts"]["failed"] == 1
     assert report["totals"]["accuracy_50c"] == pytest.approx(2 / 3)  # the broken file counts as wrong
     assert report["totals"]["n_no_pitch"] == 1
+
+
+def test_pitch_dataset_with_baseline(tmp_path, capsys):
+    contract, _ = _contract()
+    from models.annotations.types import F0Track, Note
+
+    data = tmp_path / "data"
+    _tone(data / "a.wav", 440.0, 1.0)
+    times = np.arange(100) * 0.01
+    ref = Annotation(duration_s=1.0, f0=F0Track(times, np.full(100, 440.0), np.ones(100)),
+                     notes=(Note(0.0, 1.0, 69),))
+    contract.write_analysis(ref, data, "a")
+    rc = main(["eval", "--task", "pitch", "--data", str(data), "--baseline", "yin", "--json",
+               str(tmp_path / "o.json"), "--no-progress"])
+    assert rc == 0
+    report = json.loads((tmp_path / "o.json").read_text())
+    assert report["layout"] == "dataset"
+    assert report["totals"]["rpa"] >= 0.9 and report["totals"]["note_f1"] == 1.0
+    assert "rpa" in capsys.readouterr().out
