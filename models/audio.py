@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -160,11 +161,28 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
 
 
 # --- decoding --------------------------------------------------------------------------------------
+_TRUNCATED_RE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
+def _warn_if_truncated(path: Path, f: sf.SoundFile) -> None:
+    """libsndfile shortens a cut-off WAV/AIFF data chunk silently; its log says so, and so do we."""
+    try:
+        extra = f.extra_info
+    except (sf.SoundFileError, RuntimeError, AttributeError):
+        return
+    match = _TRUNCATED_RE.search(extra or "")
+    if match and int(match.group(2)) < int(match.group(1)):
+        declared, present = int(match.group(1)), int(match.group(2))
+        log.warning("%s: the data chunk should hold %d bytes but only %d are present (truncated file?); "
+                    "using the %.3f s that are there", path, declared, present, f.frames / f.samplerate)
+
+
 def _sndfile_blocks(info: AudioInfo) -> Iterator[np.ndarray]:
     """Yield (frames, channels) float32 blocks; warns when the data ends before the header says."""
     read = 0
     try:
         with sf.SoundFile(str(info.path)) as f:
+            _warn_if_truncated(info.path, f)
             while True:
                 block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
                 if block.shape[0] == 0:

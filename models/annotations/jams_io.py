@@ -27,10 +27,13 @@ Non-JSON or schema-invalid files raise :class:`~models.errors.AnnotationFormatEr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import jams
@@ -49,6 +52,14 @@ SANDBOX_KEY = "featherlight"
 #: ``ann.sandbox.featherlight.kind`` of the tag_open annotation that holds drum hits.
 DRUMS_SANDBOX_KIND = "drums"
 _ANNOTATOR = {"name": "Featherlight"}
+
+
+@contextlib.contextmanager
+def _quiet_jsonschema() -> Iterator[None]:
+    """jams calls a jsonschema API that now warns on every validation; the warning is not ours to fix."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 
 def _new_annotation(namespace: str, duration_s: float, **sandbox: str) -> jams.Annotation:
@@ -131,7 +142,8 @@ def write_jams(path: str | os.PathLike, annotation: Annotation, *, overwrite: bo
     target = Path(path)
     jam = _to_jams(annotation, target)
     try:
-        jam.validate(strict=True)
+        with _quiet_jsonschema():
+            jam.validate(strict=True)
     except jams.SchemaError as exc:
         raise AnnotationError(f"cannot write {target}: the JAMS document does not validate ({exc})") from exc
     with atomic_path(target, overwrite=overwrite) as tmp:
@@ -250,7 +262,8 @@ def load_jams(path: str | os.PathLike) -> Annotation:
             log.info("%s: more than one %s annotation (%s); using the first", p, kind, ann.namespace)
             continue
         try:
-            ann.validate(strict=True)
+            with _quiet_jsonschema():
+                ann.validate(strict=True)
         except jams.SchemaError as exc:
             raise AnnotationFormatError(
                 f"{p}: the {ann.namespace} annotation does not validate ({str(exc).splitlines()[0]})"
