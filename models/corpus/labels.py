@@ -1,0 +1,97 @@
+"""Labels of a rendered item, computed from the exact MIDI that was rendered."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.annotations.types import GM_DRUM_KEY_TO_CLASS, DrumHit, F0Track, Note
+from models.corpus.config import LABEL_HOP_S, ONSET_MERGE_S
+from models.corpus.items import ItemContent
+from models.corpus.score import Part
+
+#: a note's voicing goes on past its note-off while its release stays within this of the note's level
+TAIL_DROP_DB = 30.0
+TAIL_MAX_S = 0.3
+
+
+def frame_times(duration_s: float, hop_s: float = LABEL_HOP_S) -> np.ndarray:
+    n = int(np.floor(duration_s / hop_s + 1e-9)) + 1
+    return np.arange(n) * hop_s
+
+
+def _frame_db(audio: np.ndarray, sample_rate_hz: int, times_s: np.ndarray) -> np.ndarray:
+    win = int(round(0.02 * sample_rate_hz))
+    padded = np.concatenate([np.zeros(win, np.float32), audio.astype(np.float32), np.zeros(win, np.float32)])
+    centres = np.round(times_s * sample_rate_hz).astype(int) + win
+    csum = np.concatenate([[0.0], np.cumsum(padded.astype(np.float64) ** 2)])
+    lo = np.clip(centres - win // 2, 0, padded.size)
+    hi = np.clip(centres + win // 2, 0, padded.size)
+    power = (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+    return 10 * np.log10(power + 1e-12)
+
+
+def line_f0(line: Part, duration_s: float, line_audio: np.ndarray | None, sample_rate_hz: int) -> F0Track:
+    """f0 every 10 ms from t=0: note pitch plus the pitch bend in force; 0 where nothing sounds.
+
+    A release tail is labelled voiced (at the note's pitch) while it stays within TAIL_DROP_DB of the
+    note's level, for at most TAIL_MAX_S and never past the next note-on.
+    """
+    times = frame_times(duration_s)
+    f0 = np.zeros_like(times)
+    notes = sorted(line.notes, key=lambda n: n.onset_s)
+    db = _frame_db(line_audio, sample_rate_hz, times) if line_audio is not None else None
+    bend_t = np.array([t for t, _ in line.bends]) if line.bends else np.zeros(0)
+    bend_v = np.array([v for _, v in line.bends], dtype=float) if line.bends else np.zeros(0)
+    eps = 1e-9
+    for i, n in enumerate(notes):
+        nxt = notes[i + 1].onset_s if i + 1 < len(notes) else duration_s
+        end = min(n.offset_s, nxt)
+        idx = np.nonzero((times >= n.onset_s - eps) & (times < end - eps))[0]
+        if db is not None and idx.size:
+            ref = float(db[idx].max())
+            tail = np.nonzero((times >= end - eps) & (times < min(nxt, end + TAIL_MAX_S) - eps))[0]
+            for j in tail:
+                if db[j] < ref - TAIL_DROP_DB:
+                    break
+                idx = np.append(idx, j)
+        if not idx.size:
+            continue
+        semis = np.zeros(idx.size)
+        if bend_t.size:
+            k = np.searchsorted(bend_t, times[idx] + eps, side="right") - 1
+            semis = np.where(k >= 0, bend_v[np.maximum(k, 0)], 0.0) / 8192.0 * line.bend_range_semitones
+        f0[idx] = 440.0 * 2.0 ** ((n.pitch + semis - 69.0) / 12.0)
+    return F0Track(times, f0, (f0 > 0).astype(float))
+
+
+def line_notes(line: Part) -> list[Note]:
+    return [Note(round(n.onset_s, 6), round(n.offset_s, 6), float(n.pitch), int(n.velocity))
+            for n in sorted(line.notes, key=lambda n: (n.onset_s, n.pitch))]
+
+
+def drum_hits(content: ItemContent) -> list[DrumHit]:
+    hits = []
+    for i in content.labelled_stems:
+        for part in content.stems[i].parts:
+            if not part.is_drum:
+                continue
+            for n in part.notes:
+                drum = GM_DRUM_KEY_TO_CLASS.get(n.pitch)
+                if drum is not None:
+                    hits.append(DrumHit(round(n.onset_s, 6), drum, int(n.velocity)))
+    hits.sort(key=lambda h: (h.time_s, h.drum))
+    return hits
+
+
+def merge_onsets(times_s, merge_s: float = ONSET_MERGE_S) -> np.ndarray:
+    """Sorted onsets where any onset closer than ``merge_s`` to the last kept one is dropped."""
+    kept: list[float] = []
+    for t in sorted(float(x) for x in times_s):
+        if not kept or t - kept[-1] >= merge_s - 1e-9:
+            kept.append(t)
+    return np.round(np.array(kept, dtype=float), 6)
+
+
+def all_onsets(content: ItemContent) -> np.ndarray:
+    times = [n.onset_s for i in content.labelled_stems for p in content.stems[i].parts for n in p.notes]
+    return merge_onsets(times)
