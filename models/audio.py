@@ -258,6 +258,20 @@ class _Growable:
         return self._buf[:, : self.size]
 
 
+def _check_rate(sample_rate_hz: object, message: str) -> int:
+    """The rate as an int; integral floats (16000.0) are accepted, anything else is a SampleRateError."""
+    ok = (
+        isinstance(sample_rate_hz, (int, float, np.integer, np.floating))
+        and not isinstance(sample_rate_hz, bool)
+        and math.isfinite(sample_rate_hz)
+        and sample_rate_hz > 0
+        and float(sample_rate_hz) == int(sample_rate_hz)
+    )
+    if not ok:
+        raise SampleRateError(f"{message}, got {sample_rate_hz!r}")
+    return int(sample_rate_hz)
+
+
 def load_audio(
     path: str | os.PathLike,
     sample_rate_hz: int = 16000,
@@ -277,11 +291,7 @@ def load_audio(
     :class:`AudioTooLongError`, :class:`NonFiniteAudioError`, :class:`SilentAudioError` (only when
     ``allow_silent`` is false).
     """
-    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer)) or sample_rate_hz <= 0:
-        raise SampleRateError(
-            f"sample_rate_hz must be a positive integer number of samples per second, got {sample_rate_hz!r}"
-        )
-    out_rate = int(sample_rate_hz)
+    out_rate = _check_rate(sample_rate_hz, "sample_rate_hz must be a positive whole number of samples per second")
     info = audio_info(path)
     if max_duration_s is not None and info.duration_s > max_duration_s:
         raise AudioTooLongError(
@@ -370,8 +380,7 @@ def write_audio(
             f"cannot write audio to {target}: unsupported extension {ext or '(none)'!r}; "
             f"use one of {', '.join(sorted(_WRITE_FORMATS))}"
         )
-    if isinstance(sample_rate_hz, bool) or not isinstance(sample_rate_hz, (int, np.integer)) or sample_rate_hz <= 0:
-        raise SampleRateError(f"sample_rate_hz must be a positive integer, got {sample_rate_hz!r} for {target}")
+    rate = _check_rate(sample_rate_hz, f"cannot write {target}: sample_rate_hz must be a positive whole number")
     data = np.asarray(samples)
     if data.ndim == 1:
         frames_first = data[:, None]
@@ -397,7 +406,7 @@ def write_audio(
             subtype = "VORBIS"
     with atomic_path(target, overwrite=overwrite) as tmp:
         try:
-            sf.write(str(tmp), frames_first, int(sample_rate_hz), format=fmt, subtype=subtype)
+            sf.write(str(tmp), frames_first, rate, format=fmt, subtype=subtype)
         except (sf.SoundFileError, RuntimeError, ValueError, TypeError) as exc:
             raise AudioError(f"cannot write {target} as {fmt}/{subtype}: {exc}; try another subtype or format") from exc
     return target

@@ -209,12 +209,18 @@ def test_silent_only_when_asked(tmp_path):
         load_audio(path, allow_silent=False)
 
 
-@pytest.mark.parametrize("rate", [0, -16000, 16000.5, None])
+@pytest.mark.parametrize("rate", [0, -16000, 16000.5, float("nan"), True, None, "16000"])
 def test_bad_sample_rate(tmp_path, rate):
     path = tmp_path / "ok.wav"
     sf.write(path, np.full(160, 0.1, dtype=np.float32), 16000)
     with pytest.raises(SampleRateError, match="sample_rate_hz"):
         load_audio(path, rate)
+
+
+def test_integral_float_rate_is_accepted(tmp_path):
+    path = tmp_path / "ok.wav"
+    sf.write(path, np.full(1600, 0.1, dtype=np.float32), 16000)
+    assert load_audio(path, 8000.0).size == 800
 
 
 def test_every_audio_error_is_a_featherlight_audio_error():

@@ -12,6 +12,9 @@ from models.annotations.jams_io import load_jams, write_jams
 from models.annotations.types import DRUM_CLASSES, Annotation, ChordSegment, DrumHit, F0Track, Note
 from models.errors import AnnotationError, AnnotationFormatError, OverwriteError
 
+# jams itself calls a deprecated jsonschema API when these tests validate or save with jams directly
+pytestmark = pytest.mark.filterwarnings("ignore:Passing a schema to Validator:DeprecationWarning")
+
 
 def full_annotation() -> Annotation:
     return Annotation(
