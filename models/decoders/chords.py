@@ -1,0 +1,194 @@
+"""Chord decoding: per-frame class posteriors over a :class:`ChordVocabulary` -> chord segments.
+
+Frame ``i`` covers ``[i / frame_rate_hz, (i + 1) / frame_rate_hz)``; segments tile ``[0, n_frames /
+frame_rate_hz)`` without gaps, adjacent segments have different labels.
+
+Both decoders use one HMM: a state per class, ``self_transition_prob`` of staying, the rest spread
+uniformly over the other classes; the posteriors act as emission likelihoods.
+
+* :func:`decode_viterbi` (offline only): the most likely state path over the whole file.
+* :class:`ChordOnlineDecoder`: forward filtering (normalised every frame) and its argmax, then a
+  bounded-delay rule: a new chord is accepted once it has been the argmax for ``min_frames`` frames in
+  a row, and it starts where that run started (shorter runs are flickers, absorbed by the current
+  chord). A segment is returned once the next chord is accepted (``delay_frames = min_frames`` after
+  its last frame) or at :meth:`~ChordOnlineDecoder.flush`. :func:`decode_offline_streamable` is this
+  decoder over the whole file, which streaming in any block sizes reproduces exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.annotations.types import ChordSegment
+from models.decoders.vocabulary import ChordVocabulary, check_frames
+from models.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+_TINY = 1e-12
+
+
+@dataclass(frozen=True)
+class ChordDecoderConfig:
+    frame_rate_hz: float = 100.0
+    self_transition_prob: float = 0.99  # per frame; expected chord length 1 / (1 - p) frames
+    min_frames: int = 10  # online: frames a new argmax must hold before it is accepted (100 ms)
+
+    def __post_init__(self) -> None:
+        if not self.frame_rate_hz > 0:
+            raise ConfigError(f"frame_rate_hz must be positive, got {self.frame_rate_hz}")
+        if not 0.0 < self.self_transition_prob < 1.0:
+            raise ConfigError(f"self_transition_prob must be in (0, 1), got {self.self_transition_prob}")
+        if self.min_frames < 1:
+            raise ConfigError(f"min_frames must be >= 1, got {self.min_frames}")
+
+
+def segments_from_frames(
+    classes: np.ndarray, vocabulary: ChordVocabulary, frame_rate_hz: float
+) -> tuple[ChordSegment, ...]:
+    """Run-length encode a per-frame class sequence into tiling segments."""
+    classes = np.asarray(classes).reshape(-1)
+    if classes.size == 0:
+        return ()
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(classes)) + 1])
+    ends = np.concatenate([starts[1:], [classes.size]])
+    return tuple(
+        ChordSegment(start_s=int(a) / frame_rate_hz, end_s=int(b) / frame_rate_hz,
+                     label=vocabulary.index_to_label(int(classes[a])))
+        for a, b in zip(starts, ends)
+    )
+
+
+def decode_viterbi(
+    posteriors: np.ndarray,
+    vocabulary: ChordVocabulary = ChordVocabulary(),
+    config: ChordDecoderConfig = ChordDecoderConfig(),
+) -> tuple[ChordSegment, ...]:
+    """Offline only: chord segments along the most likely HMM path over the whole file.
+
+    Not streamable (a frame's label can depend on frames far after it); the streaming form is
+    :class:`ChordOnlineDecoder` / :func:`decode_offline_streamable`.
+    """
+    post = check_frames(posteriors, vocabulary.n_classes, "chord posteriors")
+    n, k = post.shape
+    if n == 0:
+        return ()
+    log_emit = np.log(post + _TINY)
+    log_stay = math.log(config.self_transition_prob)
+    log_switch = math.log((1.0 - config.self_transition_prob) / (k - 1))
+    states = np.arange(k)
+    back = np.empty((n, k), dtype=np.int16 if k < 32768 else np.int32)
+    delta = log_emit[0] - math.log(k)
+    for t in range(1, n):
+        order = np.argpartition(delta, k - 2)[-2:]  # the two best previous states
+        first, second = (order[1], order[0]) if delta[order[1]] >= delta[order[0]] else (order[0], order[1])
+        other_k = np.full(k, first)
+        other_k[first] = second  # the best state to switch from, per target state (never itself)
+        switch = delta[other_k] + log_switch
+        stay = delta + log_stay
+        use_stay = stay >= switch
+        back[t] = np.where(use_stay, states, other_k)
+        delta = np.where(use_stay, stay, switch) + log_emit[t]
+    path = np.empty(n, dtype=np.int64)
+    path[-1] = int(np.argmax(delta))
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return segments_from_frames(path, vocabulary, config.frame_rate_hz)
+
+
+class ChordOnlineDecoder:
+    """Streaming chords: forward filtering + argmax + ``min_frames`` acceptance (see the module doc).
+
+    ``process`` returns the segments that became final; :meth:`current_chord` is the accepted chord
+    now (for a live readout), ``None`` before the first is accepted.
+    """
+
+    def __init__(self, vocabulary: ChordVocabulary = ChordVocabulary(), config: ChordDecoderConfig = ChordDecoderConfig()):
+        self.vocabulary = vocabulary
+        self.config = config
+        k = vocabulary.n_classes
+        self._stay = config.self_transition_prob
+        self._switch = (1.0 - config.self_transition_prob) / (k - 1)
+        self.reset()
+
+    @property
+    def delay_frames(self) -> int:
+        return self.config.min_frames
+
+    def reset(self) -> None:
+        self._alpha: np.ndarray | None = None
+        self._frame = 0  # frames seen
+        self._current: int | None = None  # accepted class
+        self._current_start = 0
+        self._candidate: int | None = None
+        self._candidate_start = 0
+        self._candidate_len = 0
+
+    def current_chord(self) -> str | None:
+        return None if self._current is None else self.vocabulary.index_to_label(self._current)
+
+    def filtered_posteriors(self) -> np.ndarray | None:
+        """The normalised forward probabilities after the last frame (None before the first)."""
+        return None if self._alpha is None else self._alpha.copy()
+
+    def process(self, posteriors: np.ndarray) -> list[ChordSegment]:
+        post = check_frames(posteriors, self.vocabulary.n_classes, "chord posteriors")
+        out: list[ChordSegment] = []
+        for row in post:
+            self._step(self._filter(row), out)
+        return out
+
+    def flush(self) -> list[ChordSegment]:
+        """End of stream: the open segment runs to the last frame (a pending flicker joins it); start over."""
+        out: list[ChordSegment] = []
+        if self._frame:
+            label = self._current if self._current is not None else self._candidate
+            out.append(self._segment(label, self._current_start, self._frame))
+        self.reset()
+        return out
+
+    def _filter(self, likelihood: np.ndarray) -> int:
+        """Advance the forward probabilities by one frame; return their argmax."""
+        if self._alpha is None:
+            alpha = likelihood + _TINY
+        else:  # predict with the uniform-switching chain: stay * a + switch * (1 - a), since sum(a) = 1
+            alpha = (self._stay * self._alpha + self._switch * (1.0 - self._alpha)) * (likelihood + _TINY)
+        alpha /= math.fsum(alpha.tolist())  # exactly rounded: independent of memory layout
+        self._alpha = alpha
+        return int(np.argmax(alpha))
+
+    def _step(self, best: int, out: list[ChordSegment]) -> None:
+        i = self._frame
+        self._frame += 1
+        if best == self._current:
+            self._candidate, self._candidate_len = None, 0
+            return
+        if best == self._candidate:
+            self._candidate_len += 1
+        else:
+            self._candidate, self._candidate_start, self._candidate_len = best, i, 1
+        if self._candidate_len >= self.config.min_frames:
+            if self._current is not None:
+                out.append(self._segment(self._current, self._current_start, self._candidate_start))
+                self._current_start = self._candidate_start
+            self._current = self._candidate  # the first accepted chord covers everything before it
+            self._candidate, self._candidate_len = None, 0
+
+    def _segment(self, index: int, start_frame: int, end_frame: int) -> ChordSegment:
+        rate = self.config.frame_rate_hz
+        return ChordSegment(start_s=start_frame / rate, end_s=end_frame / rate,
+                            label=self.vocabulary.index_to_label(index))
+
+
+def decode_offline_streamable(
+    posteriors: np.ndarray,
+    vocabulary: ChordVocabulary = ChordVocabulary(),
+    config: ChordDecoderConfig = ChordDecoderConfig(),
+) -> tuple[ChordSegment, ...]:
+    """:class:`ChordOnlineDecoder` over the whole file: what streaming must (and does) equal."""
+    decoder = ChordOnlineDecoder(vocabulary, config)
+    return tuple(decoder.process(posteriors) + decoder.flush())
