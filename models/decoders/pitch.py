@@ -11,12 +11,13 @@ Unvoiced frames keep their guess as a negative f0 (``-f0_hz``, the project conve
 no salience at all has f0 0.
 
 Notes (:class:`NoteOnlineDecoder`, :func:`segment_notes`): a note is a voiced run, split where the
-pitch stays more than ``split_midi`` away from the running note pitch (median MIDI of the note's frames
-so far) for ``split_frames`` frames in a row; the new note starts at the first of those frames. Shorter
-excursions (vibrato, scoops) stay in the note. Of the frames that started a new note, those further
-than ``split_midi`` from the last of them (the glide into the note) count for its time span but not
-for its pitch. Notes shorter than ``min_note_frames`` are dropped. Note pitch = the median MIDI of its
-(pitch-setting) frames rounded to an integer.
+pitch stays more than ``split_midi`` away from the running note pitch for ``split_frames`` frames in a
+row; the new note starts at the first of those frames. The running note pitch is the mid-range of the
+note's pitch-setting frames (frames that came within ``split_midi`` of it), which settles on the centre
+of a vibrato within half a cycle. Shorter excursions (vibrato peaks, scoops, octave slips) stay in the
+note's span without setting its pitch; so do the frames of a glide into a new note (those of the
+splitting run further than ``split_midi`` from its last frame). Notes shorter than ``min_note_frames``
+are dropped. Note pitch = the median MIDI of its pitch-setting frames, rounded to an integer.
 
 Streaming == offline: :func:`decode_offline_streamable` *is* :class:`PitchOnlineDecoder` run over the
 whole file, and block sizes cannot change its output (per-frame arithmetic only, in frame order).
@@ -69,7 +70,9 @@ class F0DecoderConfig:
 class NoteConfig:
     frame_rate_hz: float = 100.0
     split_midi: float = 0.5  # a frame this far (semitones) from the running note pitch deviates
-    split_frames: int = 7  # this many deviating frames in a row start a new note (70 ms > vibrato half-cycle)
+    # this many deviating frames in a row start a new note: 7 (70 ms) keeps vibrato of about +-50 cents at
+    # 5 Hz (+-60 at 7 Hz) in one note; wide singing vibrato (+-1 semitone) needs about 11 (half a cycle)
+    split_frames: int = 7
     min_note_frames: int = 5  # shorter notes are dropped (50 ms)
     velocity_from_confidence: bool = False  # else every note has velocity 100
 
@@ -251,6 +254,8 @@ def decode_f0(salience: np.ndarray, voicing: np.ndarray | None = None, config: F
 
 # --- notes -----------------------------------------------------------------------------------------
 class _OpenNote:
+    """A note being built: its span, and the frames that set its pitch (sorted, with their range)."""
+
     __slots__ = ("onset_s", "last_s", "sorted_midi", "confidence_sum", "n_frames")
 
     def __init__(self) -> None:
@@ -261,7 +266,7 @@ class _OpenNote:
         self.n_frames = 0
 
     def add(self, time_s: float, midi: float, confidence: float, pitched: bool = True) -> None:
-        """Extend the note by one frame; ``pitched=False`` frames (a glide into it) do not set its pitch."""
+        """Extend the note by one frame; ``pitched=False`` frames (glides, excursions) do not set its pitch."""
         if self.n_frames == 0:
             self.onset_s = time_s
         self.last_s = time_s
@@ -269,6 +274,10 @@ class _OpenNote:
             bisect.insort(self.sorted_midi, midi)
         self.confidence_sum += confidence
         self.n_frames += 1
+
+    def reference_midi(self) -> float:
+        """Mid-range of the pitch-setting frames: the centre of a vibrato after half a cycle."""
+        return 0.5 * (self.sorted_midi[0] + self.sorted_midi[-1])
 
     def median_midi(self) -> float:
         s = self.sorted_midi
@@ -309,7 +318,7 @@ class NoteOnlineDecoder:
                 self._note = _OpenNote()
                 self._note.add(t, midi, c)
                 continue
-            if abs(midi - self._note.median_midi()) > cfg.split_midi:
+            if abs(midi - self._note.reference_midi()) > cfg.split_midi:
                 self._streak.append((t, midi, c))
                 if len(self._streak) >= cfg.split_frames:
                     self._emit(self._note, notes)
@@ -319,8 +328,8 @@ class NoteOnlineDecoder:
                         self._note.add(st, sm, sc, pitched=abs(sm - arrival) <= cfg.split_midi)
                     self._streak.clear()
                 continue
-            for frame in self._streak:  # a short excursion: it belongs to the note
-                self._note.add(*frame)
+            for st, sm, sc in self._streak:  # a short excursion: it belongs to the note, not to its pitch
+                self._note.add(st, sm, sc, pitched=False)
             self._streak.clear()
             self._note.add(t, midi, c)
         return notes
@@ -334,8 +343,8 @@ class NoteOnlineDecoder:
     def _close(self, notes: list[Note]) -> None:
         if self._note is None:
             return
-        for frame in self._streak:
-            self._note.add(*frame)
+        for st, sm, sc in self._streak:
+            self._note.add(st, sm, sc, pitched=False)
         self._streak.clear()
         self._emit(self._note, notes)
         self._note = None
