@@ -141,16 +141,15 @@ def local_average_bins(salience: np.ndarray, centre: np.ndarray, radius: int) ->
     Element-wise sums in a fixed order, so each frame's result is independent of the other frames.
     """
     n, n_bins = salience.shape
-    rows = np.arange(n)
+    index = centre[:, None] + np.arange(-radius, radius + 1)[None, :]  # (n, 2 * radius + 1)
+    inside = (index >= 0) & (index < n_bins)
+    weights = np.where(inside, salience[np.arange(n)[:, None], np.clip(index, 0, n_bins - 1)], 0.0)
+    position = index.astype(np.float64)
     num = np.zeros(n)
     den = np.zeros(n)
-    for o in range(-radius, radius + 1):
-        j = centre + o
-        valid = (j >= 0) & (j < n_bins)
-        jj = np.clip(j, 0, n_bins - 1)
-        w = np.where(valid, salience[rows, jj], 0.0)
-        num += w * jj
-        den += w
+    for j in range(2 * radius + 1):  # element-wise, fixed order: no reduction whose order could vary
+        num += weights[:, j] * position[:, j]
+        den += weights[:, j]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
