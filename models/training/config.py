@@ -1,0 +1,185 @@
+"""Training configuration: one frozen dataclass, defaults in one place, and a default network per task.
+
+:class:`TrainConfig` is everything that decides what a training run computes (data folders, network,
+optimisation, augmentation, seed). It is saved as ``RUN_DIR/config.json`` (see
+:mod:`models.training.export` for the run-folder contract) and compared on ``--resume``: a run only
+continues with the same config. Settings that do not change the result (device, workers, cache folder,
+the number of epochs still to run, patience) may differ between a run and its resumption.
+
+Output layout per task (fixed for every piece of the project):
+
+- pitch: 361 = 360 :class:`~models.decoders.vocabulary.PitchBins` saliences + 1 voicing (last), sigmoid;
+- chords: 133 classes of :class:`~models.decoders.vocabulary.ChordVocabulary` (N last), softmax;
+- drums: 6 classes in :data:`~models.annotations.types.DRUM_CLASSES` order, sigmoid;
+- onsets: 1 onset activation, sigmoid.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from models.annotations.types import DRUM_CLASSES, TASKS
+from models.decoders.vocabulary import ChordVocabulary, PitchBins
+from models.errors import ConfigError
+from models.frontend import FrontEndConfig
+
+__all__ = [
+    "DEVICES",
+    "RESULT_NEUTRAL_FIELDS",
+    "TrainConfig",
+    "default_net_config",
+    "output_names",
+]
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+#: TrainConfig fields that may change between a run and its ``--resume`` (they do not change results).
+RESULT_NEUTRAL_FIELDS: tuple[str, ...] = ("epochs", "patience", "device", "workers", "cache_dir")
+
+
+def output_names(task: str) -> tuple[str, ...]:
+    """Names of the network outputs of ``task``, in output order (the model card's ``labels``)."""
+    if task == "pitch":
+        bins = PitchBins()
+        return tuple(f"bin_{k:03d}" for k in range(bins.n_bins)) + ("voicing",)
+    if task == "chords":
+        return ChordVocabulary().labels
+    if task == "drums":
+        return DRUM_CLASSES
+    if task == "onsets":
+        return ("onset",)
+    raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+
+
+def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side type, imported lazily
+    """The bundled network shape of ``task`` (100k-1M parameters; tests check the range)."""
+    from models.training.nets import NetConfig
+
+    names = output_names(task)
+    common = dict(task=task, n_outputs=len(names), output_names=names,
+                  n_bins=FrontEndConfig().n_bins, conv2d_channels=(8, 16), conv2d_kernel_time=(3, 3),
+                  conv2d_kernel_freq=(5, 5), conv2d_pool_freq=(3, 2))
+    if task == "pitch":  # wide temporal stage: 360 outputs need a rich spectral code
+        return NetConfig(**common, temporal_channels=(256, 256, 256), temporal_kernel=(1, 3, 3),
+                         temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
+    if task == "chords":  # long context (receptive field ~0.7 s) and 100 ms lookahead
+        return NetConfig(**common, output_activation="softmax", temporal_channels=(128, 128, 128, 128, 128),
+                         temporal_kernel=(1, 3, 3, 3, 3), temporal_dilation=(1, 1, 2, 4, 8),
+                         dropout=0.2, lookahead_frames=10)
+    # drums, onsets: short context, events are local
+    return NetConfig(**common, temporal_channels=(128, 128, 128), temporal_kernel=(1, 3, 3),
+                     temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run. Paths are stored as given (strings); ``net`` is a NetConfig dict.
+
+    ``excerpt_frames`` frames (10 ms each) per training example; an epoch draws enough excerpts to
+    cover the training audio once (``excerpts_per_epoch`` overrides). ``gain_db_range``: random audio
+    gain (exact, applied to the cached linear magnitudes, see :mod:`models.training.data`);
+    ``transpose_semitones``: pitch only, random whole-semitone shifts of features and targets.
+    """
+
+    task: str
+    train_dir: str
+    valid_dir: str
+    net: dict = field(default_factory=dict)  # NetConfig.to_dict(); empty = default_net_config(task)
+    cache_dir: str | None = None  # None = RUN_DIR/cache
+    batch_size: int = 16
+    excerpt_frames: int = 400
+    excerpts_per_epoch: int | None = None
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    grad_clip_norm: float = 1.0
+    epochs: int = 30
+    patience: int = 8  # stop after this many epochs without a better validation metric
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 0
+    positive_weight: float = 5.0  # drums/onsets: BCE weight of positive (hit) frames
+    pitch_target_std_cents: float = 25.0
+    gain_db_range: tuple[float, float] = (-12.0, 6.0)
+    transpose_semitones: int = 0  # pitch only; 0 = off
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        if self.device not in DEVICES:
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        for name in ("batch_size", "excerpt_frames", "epochs"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.patience < 1 or self.workers < 0:
+            raise ConfigError(f"patience must be >= 1 and workers >= 0, got {self.patience}, {self.workers}")
+        if self.excerpts_per_epoch is not None and self.excerpts_per_epoch < 1:
+            raise ConfigError(f"excerpts_per_epoch must be at least 1 (or None), got {self.excerpts_per_epoch}")
+        if not (self.lr > 0 and self.weight_decay >= 0 and self.grad_clip_norm > 0):
+            raise ConfigError(f"need lr > 0, weight_decay >= 0, grad_clip_norm > 0, got {self.lr}, "
+                              f"{self.weight_decay}, {self.grad_clip_norm}")
+        if not self.positive_weight > 0 or not self.pitch_target_std_cents > 0:
+            raise ConfigError(f"positive_weight and pitch_target_std_cents must be positive, got "
+                              f"{self.positive_weight}, {self.pitch_target_std_cents}")
+        gain = tuple(float(g) for g in self.gain_db_range)
+        if len(gain) != 2 or gain[0] > gain[1]:
+            raise ConfigError(f"gain_db_range must be (low_db, high_db) with low <= high, got {self.gain_db_range}")
+        object.__setattr__(self, "gain_db_range", gain)
+        if self.transpose_semitones < 0:
+            raise ConfigError(f"transpose_semitones must be >= 0, got {self.transpose_semitones}")
+        if self.transpose_semitones and self.task != "pitch":
+            raise ConfigError(f"transpose_semitones applies to the pitch task only (task is {self.task!r}); "
+                              "set it to 0")
+        if not self.net:
+            object.__setattr__(self, "net", default_net_config(self.task).to_dict())
+        else:
+            self.net_config()  # validate now
+
+    # --- derived -----------------------------------------------------------------------------------
+    def net_config(self):
+        """The :class:`~models.training.nets.NetConfig` (checked against the task's outputs)."""
+        from models.training.nets import NetConfig
+
+        try:
+            net = NetConfig.from_dict(dict(self.net))
+        except TypeError as exc:
+            raise ConfigError(f"invalid net settings {self.net!r}: {exc}") from exc
+        expected = len(output_names(self.task))
+        if net.task != self.task or net.n_outputs != expected:
+            raise ConfigError(
+                f"the network is for task {net.task!r} with {net.n_outputs} outputs, but task {self.task!r} "
+                f"needs {expected}; use default_net_config({self.task!r}) or fix n_outputs"
+            )
+        want_act = "softmax" if self.task == "chords" else "sigmoid"
+        if net.output_activation != want_act:
+            raise ConfigError(f"task {self.task!r} needs output_activation {want_act!r}, got {net.output_activation!r}")
+        return net
+
+    def with_net(self, net) -> "TrainConfig":
+        return replace(self, net=net.to_dict())
+
+    # --- JSON --------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))  # tuples -> lists, plain JSON types
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown training settings {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values = dict(data)
+        if "gain_db_range" in values:
+            values["gain_db_range"] = tuple(values["gain_db_range"])
+        return cls(**values)
+
+    def result_dict(self) -> dict:
+        """The settings that decide the result (what ``--resume`` compares)."""
+        d = self.to_dict()
+        for name in RESULT_NEUTRAL_FIELDS:
+            d.pop(name, None)
+        return d
+
+    def data_paths(self) -> dict:
+        return {"train": str(Path(self.train_dir)), "valid": str(Path(self.valid_dir))}

@@ -1,0 +1,157 @@
+"""Frame targets from annotations (numpy only): what each network output should be at each 10 ms frame.
+
+Frame ``i`` is centred on time ``i * hop_s`` (the front-end's frame ``i``), and for chords it covers
+``[i * hop_s, (i + 1) * hop_s)``. Every function returns ``(targets, mask)``: ``mask`` is 1 where the
+target is known and 0 where the loss must ignore the frame.
+
+- pitch ``(T, 361)``: a Gaussian over :class:`PitchBins` centred on the true f0 (in cents, std
+  ``std_cents``, peak 1, CREPE-style) on voiced frames, zeros on unvoiced ones; the last column is
+  voicing 0/1. The reference is the f0 track when there is one (sampled at the frame times,
+  interpolated in cents between voiced neighbours), else the notes. Mask ``(T, 2)``: column 0 for the
+  saliences (0 where a voiced f0 lies outside the bins), column 1 for voicing (0 past the end of an f0
+  track).
+- chords ``(T,)`` int64: :meth:`ChordVocabulary.label_to_index` of the segment holding the frame's
+  centre ``(i + 0.5) * hop_s``; frames no segment covers get ``-1`` (mask 0).
+- drums ``(T, 6)`` and onsets ``(T, 1)``: 1 at ``round(time / hop)``, ``widen_value`` (0.5) at the
+  frames next to it (the larger value wins where hits are close); mask all ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.annotations.types import DRUM_CLASSES, Annotation
+from models.decoders.vocabulary import ChordVocabulary, PitchBins
+from models.errors import ConfigError
+
+__all__ = [
+    "HOP_S",
+    "chord_targets",
+    "drum_targets",
+    "frame_f0_hz",
+    "onset_targets",
+    "pitch_targets",
+    "task_targets",
+]
+
+HOP_S: float = 0.01
+_VOCABULARY = ChordVocabulary()
+
+
+def _frame_times(n_frames: int, hop_s: float) -> np.ndarray:
+    return np.arange(n_frames, dtype=np.float64) * hop_s
+
+
+def frame_f0_hz(annotation: Annotation, n_frames: int, hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
+    """(f0_hz, known) at the frame times: f0 > 0 voiced, 0 unvoiced; ``known`` False past the f0 track.
+
+    From the f0 track when present (nearest reference frame within one reference hop; between two
+    voiced reference frames the pitch is interpolated in cents), else from the notes (known everywhere).
+    """
+    times = _frame_times(n_frames, hop_s)
+    f0 = np.zeros(n_frames)
+    known = np.ones(n_frames, dtype=bool)
+    track = annotation.f0
+    if track is not None and len(track) > 0:
+        t_ref = track.times_s
+        order = np.argsort(t_ref, kind="stable")
+        t_ref, f_ref = t_ref[order], np.where(track.f0_hz[order] > 0, track.f0_hz[order], 0.0)
+        ref_hop = float(np.median(np.diff(t_ref))) if t_ref.size > 1 else hop_s
+        tol = max(ref_hop, hop_s) * 0.5 + 1e-9
+        right = np.clip(np.searchsorted(t_ref, times), 0, t_ref.size - 1)
+        left = np.clip(right - 1, 0, t_ref.size - 1)
+        nearest = np.where(np.abs(t_ref[left] - times) <= np.abs(t_ref[right] - times), left, right)
+        known = np.abs(t_ref[nearest] - times) <= tol
+        f0 = np.where(known, f_ref[nearest], 0.0)
+        # interpolate in cents where the frame lies between two voiced reference frames
+        between = (t_ref[left] <= times) & (times <= t_ref[right]) & (right > left)
+        both = between & (f_ref[left] > 0) & (f_ref[right] > 0) & known & (f0 > 0)
+        if np.any(both):
+            span = t_ref[right] - t_ref[left]
+            w = np.where(span > 0, (times - t_ref[left]) / np.where(span > 0, span, 1.0), 0.0)
+            log_f = (1.0 - w) * np.log2(np.where(both, f_ref[left], 1.0)) + w * np.log2(np.where(both, f_ref[right], 1.0))
+            f0 = np.where(both, np.exp2(log_f), f0)
+        return f0, known
+    for note in annotation.notes or ():
+        a = int(np.ceil(note.onset_s / hop_s - 1e-9))
+        b = int(np.ceil(note.offset_s / hop_s - 1e-9))
+        hz = 440.0 * 2.0 ** ((note.pitch_midi - 69.0) / 12.0)
+        f0[max(a, 0):max(min(b, n_frames), 0)] = hz  # a later note wins where notes overlap
+    return f0, known
+
+
+def pitch_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S, std_cents: float = 25.0,
+                  bins: PitchBins = PitchBins()) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, n_bins + 1)`` float32 saliences + voicing, and a ``(T, 2)`` float32 mask (see module doc)."""
+    if not std_cents > 0:
+        raise ConfigError(f"std_cents must be positive, got {std_cents}")
+    f0, known = frame_f0_hz(annotation, n_frames, hop_s)
+    voiced = f0 > 0
+    position = np.where(voiced, bins.hz_to_bin(np.where(voiced, f0, 1.0)), np.nan)
+    in_range = voiced & (position >= -0.5) & (position <= bins.n_bins - 0.5)
+    targets = np.zeros((n_frames, bins.n_bins + 1), dtype=np.float32)
+    rows = np.flatnonzero(in_range)
+    if rows.size:
+        diff_cents = (bins.cents[None, :] - position[rows, None] * bins.cents_per_bin)
+        targets[rows, :-1] = np.exp(-0.5 * (diff_cents / std_cents) ** 2)
+    targets[:, -1] = voiced
+    mask = np.zeros((n_frames, 2), dtype=np.float32)
+    mask[:, 0] = known & (in_range | ~voiced)
+    mask[:, 1] = known
+    return targets, mask
+
+
+def chord_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
+                  vocabulary: ChordVocabulary = _VOCABULARY) -> tuple[np.ndarray, np.ndarray]:
+    """``(T,)`` int64 class indices (-1 = no label) and a ``(T,)`` float32 mask."""
+    classes = np.full(n_frames, -1, dtype=np.int64)
+    centres = (np.arange(n_frames, dtype=np.float64) + 0.5) * hop_s
+    for seg in sorted(annotation.chords or (), key=lambda s: s.start_s):
+        a = int(np.searchsorted(centres, seg.start_s, side="left"))
+        b = int(np.searchsorted(centres, seg.end_s, side="left"))
+        if b > a:
+            classes[a:b] = vocabulary.label_to_index(seg.label)
+    return classes, (classes >= 0).astype(np.float32)
+
+
+def _event_targets(times_s: np.ndarray, columns: np.ndarray, n_frames: int, n_columns: int, hop_s: float,
+                   widen_value: float) -> np.ndarray:
+    targets = np.zeros((n_frames, n_columns), dtype=np.float32)
+    frames = np.rint(np.asarray(times_s, dtype=np.float64) / hop_s).astype(np.int64)
+    for offset, value in ((-1, widen_value), (1, widen_value), (0, 1.0)):
+        f = frames + offset
+        ok = (f >= 0) & (f < n_frames)
+        np.maximum.at(targets, (f[ok], columns[ok]), np.float32(value))
+    return targets
+
+
+def drum_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
+                 widen_value: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, 6)`` float32 per DRUM_CLASSES column and an all-ones mask of the same shape."""
+    hits = [h for h in annotation.drums or () if h.drum in DRUM_CLASSES]
+    times = np.array([h.time_s for h in hits], dtype=np.float64)
+    cols = np.array([DRUM_CLASSES.index(h.drum) for h in hits], dtype=np.int64)
+    targets = _event_targets(times, cols, n_frames, len(DRUM_CLASSES), hop_s, widen_value)
+    return targets, np.ones_like(targets)
+
+
+def onset_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
+                  widen_value: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, 1)`` float32 onset targets and an all-ones mask."""
+    times = np.asarray(annotation.onsets if annotation.onsets is not None else [], dtype=np.float64).reshape(-1)
+    targets = _event_targets(times, np.zeros(times.size, dtype=np.int64), n_frames, 1, hop_s, widen_value)
+    return targets, np.ones_like(targets)
+
+
+def task_targets(task: str, annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
+                 pitch_std_cents: float = 25.0) -> tuple[np.ndarray, np.ndarray]:
+    """Dispatch to the target function of ``task``."""
+    if task == "pitch":
+        return pitch_targets(annotation, n_frames, hop_s=hop_s, std_cents=pitch_std_cents)
+    if task == "chords":
+        return chord_targets(annotation, n_frames, hop_s=hop_s)
+    if task == "drums":
+        return drum_targets(annotation, n_frames, hop_s=hop_s)
+    if task == "onsets":
+        return onset_targets(annotation, n_frames, hop_s=hop_s)
+    raise ConfigError(f"unknown task {task!r}; choose one of pitch, chords, drums, onsets")
