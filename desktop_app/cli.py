@@ -21,6 +21,8 @@ _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "desktop_app.doctor",
     "models.corpus.cli",
     "models.evaluation.cli",
+    "models.runtime.analyze_cli",
+    "models.training.export_cli",
 )
 
 log = logging.getLogger("featherlight")
