@@ -86,12 +86,12 @@ def utc_now() -> str:
 def default_labels(task: str, n_outputs: int) -> tuple[str, ...]:
     """The output names a task's model uses when its NetConfig names none.
 
-    pitch: ``pitch_bin_000`` .. ``pitch_bin_359`` (the 20-cent PitchBins from C1) and ``voicing``;
+    pitch: ``bin_000`` .. ``bin_359`` (the 20-cent PitchBins from C1) and ``voicing``;
     chords: the :class:`~models.decoders.vocabulary.ChordVocabulary` labels of that size (133 or 25);
     drums: the first ``n_outputs`` of DRUM_CLASSES; onsets: ``onset``.
     """
     if task == "pitch":
-        return tuple(f"pitch_bin_{k:03d}" for k in range(n_outputs - 1)) + ("voicing",)
+        return tuple(f"bin_{k:03d}" for k in range(n_outputs - 1)) + ("voicing",)
     if task == "chords":
         from models.decoders.vocabulary import ChordVocabulary
 

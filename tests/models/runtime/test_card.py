@@ -160,7 +160,7 @@ def test_constructor_validates_too():
 
 def test_default_labels():
     pitch = default_labels("pitch", 361)
-    assert len(pitch) == 361 and pitch[0] == "pitch_bin_000" and pitch[-1] == "voicing"
+    assert len(pitch) == 361 and pitch[0] == "bin_000" and pitch[-1] == "voicing"
     assert default_labels("chords", 133) == ChordVocabulary().labels
     assert default_labels("chords", 25) == ChordVocabulary.majmin().labels
     assert default_labels("drums", 6) == DRUM_CLASSES

@@ -272,3 +272,27 @@ def test_cli_main_turns_errors_into_exit_status_2(tmp_path, capsys):
     write_run(run, tiny_config())
     assert cli.main(["export", str(run)]) == 0
     assert (run / "model.onnx").is_file() and (run / "model.json").is_file()
+
+
+@pytest.mark.parametrize("task", ["drums", "chords"])
+def test_export_run_reads_a_folder_written_by_train(tmp_path, dataset_factory, tiny_net_for, task):
+    """The run-folder contract, end to end: the trainer's folder exports and runs without torch code."""
+    from models.training.config import TrainConfig, output_names
+    from models.training.train import train
+
+    data = dataset_factory(task, n_train=2, n_valid=1)
+    config = TrainConfig(task=task, train_dir=str(data / "train"), valid_dir=str(data / "valid"),
+                         net=tiny_net_for(task).to_dict(), epochs=1, batch_size=4, excerpt_frames=100,
+                         excerpts_per_epoch=8, device="cpu")
+    run = tmp_path / "run"
+    summary = train(config, run, progress=False, command=["featherlight", "train"])
+    onnx_path, card_path = export_run(run)
+    card = load_card(card_path)
+    assert card.labels == output_names(task)
+    assert card.training["best_epoch"] == summary["best_epoch"]
+    assert card.training["decoder_tuned"] is True
+    assert card.metrics == {k: v for k, v in summary["metrics"].items()
+                            if k not in ("best_epoch", "metric", "decoder_tuned")}
+    assert {k: v for k, v in card.decoder.items() if k != "delay_frames"} == summary["decoder"]
+    assert card.training["export_max_abs_diff"] < 1e-4
+    assert OnnxTaskModel(onnx_path).run_offline(np.zeros((30, 288), np.float32)).shape == (30, len(card.labels))
