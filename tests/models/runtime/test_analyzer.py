@@ -211,10 +211,11 @@ def test_live_events_arrive_exactly_their_latency_after_their_frame(offline):
         last_frame = ev.frames_done - 1
         assert ev.latest_time_s == pytest.approx(ev.frames_done * HOP_S)
         for hit in ev.drums:
-            assert round(hit.time_s / HOP_S) + LOOKAHEAD["drums"] + 2 == last_frame
+            # the peak frame (time within half a frame of it: sub-frame refinement) + L + delay
+            assert abs(hit.time_s / HOP_S - (last_frame - LOOKAHEAD["drums"] - 2)) <= 0.5 + 1e-6
             checked += 1
         for onset in ev.onsets_s:
-            assert round(onset / HOP_S) + LOOKAHEAD["onsets"] + 2 == last_frame
+            assert abs(onset / HOP_S - (last_frame - LOOKAHEAD["onsets"] - 2)) <= 0.5 + 1e-6
             checked += 1
         for seg in ev.chords:  # a segment is final min_frames after its last frame
             assert round(seg.end_s / HOP_S) - 1 + 3 == last_frame
