@@ -133,8 +133,8 @@ class TrainConfig:
                               "set it to 0")
         if not self.net:
             object.__setattr__(self, "net", default_net_config(self.task).to_dict())
-        else:
-            self.net_config()  # validate now
+        else:  # validate now, and store one canonical form (tuples, as NetConfig.to_dict gives)
+            object.__setattr__(self, "net", self.net_config().to_dict())
 
     # --- derived -----------------------------------------------------------------------------------
     def net_config(self):

@@ -11,9 +11,10 @@ Run folder (every file written atomically):
   config (pitch: :class:`~models.decoders.pitch.F0DecoderConfig` ``voicing_on``/``voicing_off``; chords:
   :class:`~models.decoders.chords.ChordDecoderConfig` ``self_transition_prob``; drums/onsets:
   :class:`~models.decoders.peaks.PeakPickingConfig` ``threshold``, per class name for drums);
-- ``last.safetensors`` + ``optimizer.safetensors`` + ``state.json`` (epoch, optimizer param groups,
-  scheduler, early-stopping counters, history): written after every epoch, ``state.json`` last; a run
-  killed at any point resumes from the last finished epoch with ``resume=True``;
+- ``last.safetensors`` + ``optimizer.safetensors`` (AdamW moments, safetensors) + ``state.json`` (epoch,
+  optimizer param groups, scheduler, early-stopping counters, history): written after every epoch in two
+  phases (``*.next.safetensors``, then ``state.json``, then renamed into place), so a run killed at any
+  point (kill -9 included) resumes from the last finished epoch with ``resume=True``;
 - ``log.csv``: epoch, train_loss, valid_loss, the validation metric, learning rate, seconds.
 
 Reproducibility: the model is initialised from ``seed``; before each epoch the torch RNG is seeded from
@@ -35,6 +36,7 @@ import io
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -66,7 +68,8 @@ METRIC_BY_TASK: dict[str, str] = {"pitch": "rpa", "chords": "majmin", "drums": "
 
 #: Files a run folder may hold (what ``--overwrite`` removes).
 RUN_FILES: tuple[str, ...] = ("config.json", "best.safetensors", "metrics.json", "decoder.json",
-                              "last.safetensors", "optimizer.safetensors", "state.json", "log.csv")
+                              "last.safetensors", "optimizer.safetensors", "state.json", "log.csv",
+                              "last.next.safetensors", "optimizer.next.safetensors")
 
 _EVAL_CHUNK_FRAMES = 2000
 _THRESHOLD_GRID = tuple(np.round(np.arange(0.1, 0.91, 0.1), 2))
@@ -282,6 +285,27 @@ def tune_decoder(task: str, probs_per_file: list[np.ndarray], files: list[FileDa
 
 
 # --- the run folder --------------------------------------------------------------------------------
+_NEXT = {"last.safetensors": "last.next.safetensors", "optimizer.safetensors": "optimizer.next.safetensors"}
+
+
+def _recover_checkpoint(run_dir: Path, epoch: int) -> None:
+    """Finish or drop a two-phase checkpoint: a ``*.next`` file of ``epoch`` (the epoch state.json names)
+    replaces its final name; one of another epoch (cut off before state.json was written) is deleted."""
+    for final, pending in _NEXT.items():
+        path = run_dir / pending
+        if not path.is_file():
+            continue
+        try:
+            _, meta = _load_tensors(path)
+            ok = int(meta.get("epoch", -1)) == epoch
+        except Exception:  # a truncated file from a crash: not the checkpoint state.json names
+            ok = False
+        if ok:
+            os.replace(path, run_dir / final)
+        else:
+            path.unlink()
+
+
 def _write_log(run_dir: Path, history: list[dict]) -> None:
     buf = io.StringIO()
     columns = ["epoch", "train_loss", "valid_loss", "valid_metric", "lr", "seconds"]
@@ -369,9 +393,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
     history: list[dict] = []
     start_epoch, best_value, best_epoch, bad_epochs = 0, -1.0, -1, 0
     if saved_state is not None:
+        epoch_done = int(saved_state["epoch"])
+        _recover_checkpoint(run_dir, epoch_done)
         model_tensors, meta = _load_tensors(run_dir / "last.safetensors")
         opt_tensors, opt_meta = _load_tensors(run_dir / "optimizer.safetensors")
-        epoch_done = int(saved_state["epoch"])
         if int(meta.get("epoch", -1)) != epoch_done or int(opt_meta.get("epoch", -1)) != epoch_done:
             raise ConfigError(f"the checkpoint files in {run_dir} do not match state.json (epoch {epoch_done}); "
                               "the run was cut off while saving: start over with --overwrite")
@@ -428,9 +453,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)) if losses else float("nan"),
                         "valid_loss": valid_loss, "valid_metric": value,
                         "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.perf_counter() - t0, 3)})
-        _save_tensors(run_dir / "last.safetensors", model.state_dict(), {"epoch": str(epoch)})
+        # two-phase checkpoint: *.next files, then state.json, then rename (see _recover_checkpoint)
+        _save_tensors(run_dir / _NEXT["last.safetensors"], model.state_dict(), {"epoch": str(epoch)})
         opt_tensors, opt_info = _optimizer_tensors(optimizer)
-        _save_tensors(run_dir / "optimizer.safetensors", opt_tensors, {"epoch": str(epoch)})
+        _save_tensors(run_dir / _NEXT["optimizer.safetensors"], opt_tensors, {"epoch": str(epoch)})
         _write_log(run_dir, history)
         _write_json(run_dir / "state.json", {
             "epoch": epoch, "best_epoch": best_epoch, "best_metric": best_value, "bad_epochs": bad_epochs,
@@ -438,6 +464,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
             "rng": {"torch_seed_per_epoch": "seed * 1000003 + epoch", "excerpts": "(seed, epoch, index)"},
             "history": history, "finished": False,
         })
+        _recover_checkpoint(run_dir, epoch)
         log.info("epoch %d: train loss %.4f, valid loss %.4f, %s %.4f%s", epoch, history[-1]["train_loss"],
                  valid_loss, metric_name, value, " (best)" if improved else "")
         epoch_bar.set_postfix(loss=f"{history[-1]['train_loss']:.4f}", **{metric_name: f"{value:.3f}"})

@@ -1,0 +1,129 @@
+"""``featherlight train``: train a task network into a run folder (see :mod:`models.training.train`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from models.annotations.types import TASKS
+from models.errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+_DESCRIPTION = """\
+Train the network of one task on a folder of labelled audio and write a run folder: config.json,
+best.safetensors (the best epoch by the validation metric), metrics.json, decoder.json (decoder
+settings tuned on validation), last.safetensors + optimizer.safetensors + state.json (to --resume
+after an interruption) and log.csv. Validation metrics: pitch RPA, chords majmin, drums mean F1 of
+kick/snare/hi-hat, onsets F1 at 50 ms. Front-end features are cached (RUN_DIR/cache or --cache DIR).
+Export the result to ONNX with its model card afterwards.
+"""
+
+_EPILOG = """\
+--data is either a corpus root holding train/ and valid/ (as 'featherlight corpus render' writes
+it) or a training folder, with --valid naming the validation folder.
+
+examples:
+  featherlight train --task onsets --data corpus/onsets --out runs/onsets
+  featherlight train --task pitch --data my/train --valid my/valid --out runs/pitch --epochs 40
+  featherlight train --task pitch --data corpus/pitch --out runs/pitch --resume
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train a task network (pitch, chords, drums, onsets) into a run folder",
+        description=_DESCRIPTION, epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--task", required=True, choices=TASKS, help="which task to train")
+    parser.add_argument("--data", required=True, type=Path, metavar="DIR",
+                        help="corpus root with train/ and valid/, or a training folder (then give --valid)")
+    parser.add_argument("--valid", type=Path, metavar="DIR", help="validation folder (default: DATA/valid)")
+    parser.add_argument("--out", required=True, type=Path, metavar="RUN_DIR", help="run folder to write")
+    parser.add_argument("--epochs", type=int, default=None, metavar="N", help="maximum epochs (default 30)")
+    parser.add_argument("--patience", type=int, default=None, metavar="N",
+                        help="stop after N epochs without a better validation metric (default 8)")
+    parser.add_argument("--batch-size", type=int, default=None, metavar="B", help="excerpts per batch (default 16)")
+    parser.add_argument("--excerpt-frames", type=int, default=None, metavar="F",
+                        help="frames (10 ms) per training excerpt (default 400 = 4 s)")
+    parser.add_argument("--excerpts-per-epoch", type=int, default=None, metavar="N",
+                        help="excerpts per epoch (default: enough to cover the training audio once)")
+    parser.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 0.002)")
+    parser.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (default 0)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
+                        help="where to train (default auto: CUDA when torch finds a GPU, else CPU)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="CPU threads torch may use (default: torch's choice)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="data-loader worker processes (default 0: in the main process)")
+    parser.add_argument("--cache", type=Path, metavar="DIR", help="feature cache folder (default RUN_DIR/cache)")
+    parser.add_argument("--transpose", type=int, default=None, metavar="SEMITONES",
+                        help="pitch only: random transposition of up to this many semitones (default 0)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="continue the interrupted run in RUN_DIR (same settings)")
+    mode.add_argument("--overwrite", action="store_true", help="delete an earlier run in RUN_DIR and start over")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def _data_folders(data: Path, valid: Path | None) -> tuple[Path, Path]:
+    if not data.is_dir():
+        raise DatasetError(f"--data {data} is not a folder; pass a corpus root (with train/ and valid/) or a "
+                           "training folder", [f"{data}: not a folder"])
+    if valid is not None:
+        return data, valid
+    if (data / "train").is_dir() and (data / "valid").is_dir():
+        return data / "train", data / "valid"
+    raise DatasetError(
+        f"--data {data} has no train/ and valid/ sub-folders; pass a corpus root that has them, or give the "
+        "validation folder with --valid", [f"{data}: no train/ and valid/ sub-folders and no --valid"]
+    )
+
+
+def build_config(args: argparse.Namespace):
+    from models.training.config import TrainConfig
+
+    train_dir, valid_dir = _data_folders(args.data, args.valid)
+    overrides = {
+        "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
+        "excerpt_frames": args.excerpt_frames, "excerpts_per_epoch": args.excerpts_per_epoch, "lr": args.lr,
+        "seed": args.seed, "device": args.device, "workers": args.workers,
+        "transpose_semitones": args.transpose,
+    }
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return TrainConfig(task=args.task, train_dir=str(train_dir), valid_dir=str(valid_dir),
+                       cache_dir=str(args.cache) if args.cache else None, **values)
+
+
+def _command_line(args: argparse.Namespace) -> list[str]:
+    """The command as given (options in canonical order), for config.json."""
+    out = ["featherlight", "train"]
+    for key, value in vars(args).items():
+        if key in ("func", "command", "verbose") or value is None or value is False:
+            continue
+        flag = "--" + {"out": "out", "cache": "cache"}.get(key, key).replace("_", "-")
+        out += [flag] if value is True else [flag, str(value)]
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from models.training.train import RUN_FILES, train
+
+    config = build_config(args)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.overwrite:
+        for name in RUN_FILES:
+            path = args.out / name
+            if path.is_file():
+                path.unlink()
+    summary = train(config, args.out, resume=args.resume, progress=not args.no_progress,
+                    command=_command_line(args))
+    print(f"{config.task}: best {summary['metric']} {summary['best_metric']:.4f} at epoch {summary['best_epoch']} "
+          f"({summary['epochs_run']} epochs{', stopped early' if summary['stopped_early'] else ''}); "
+          f"decoder {json.dumps(summary['decoder'])}; run folder {summary['run_dir']}")
+    return 0

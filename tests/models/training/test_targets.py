@@ -1,0 +1,114 @@
+"""Frame targets from hand-made annotations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.annotations.types import Annotation, ChordSegment, DrumHit, F0Track, Note
+from models.decoders.vocabulary import ChordVocabulary, PitchBins
+from models.errors import ConfigError
+from models.training.targets import chord_targets, drum_targets, onset_targets, pitch_targets, task_targets
+
+BINS = PitchBins()
+
+
+def _a4_track(n: int = 10, voiced_from: int = 3) -> F0Track:
+    f0 = np.where(np.arange(n) >= voiced_from, 440.0, 0.0)
+    return F0Track(np.arange(n) * 0.01, f0, np.ones(n))
+
+
+def test_pitch_targets_gaussian_on_true_bin_and_voicing():
+    targets, mask = pitch_targets(Annotation(f0=_a4_track()), 10)
+    assert targets.shape == (10, 361) and targets.dtype == np.float32
+    a4_bin = int(round(BINS.hz_to_bin(440.0)))  # 45 semitones above C1 = bin 225
+    assert a4_bin == 225
+    assert np.all(targets[:3] == 0.0)
+    np.testing.assert_array_equal(targets[:, -1], [0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
+    row = targets[5, :-1]
+    assert int(np.argmax(row)) == 225 and row[225] == pytest.approx(1.0)
+    # one bin = 20 cents away with std 25 cents
+    assert row[224] == pytest.approx(np.exp(-0.5 * (20 / 25) ** 2), rel=1e-5)
+    assert row[226] == pytest.approx(row[224], rel=1e-5)
+    assert row[215] < 1e-6
+    assert np.all(mask == 1.0)
+
+
+def test_pitch_targets_between_bins_and_std():
+    hz = 440.0 * 2 ** (10 / 1200)  # 10 cents above A4: half-way between bins 225 and 226
+    track = F0Track(np.arange(3) * 0.01, np.full(3, hz), np.ones(3))
+    targets, _ = pitch_targets(Annotation(f0=track), 3, std_cents=50.0)
+    row = targets[1, :-1]
+    assert row[225] == pytest.approx(row[226], rel=1e-5)
+    assert row[225] == pytest.approx(np.exp(-0.5 * (10 / 50) ** 2), rel=1e-5)
+
+
+def test_pitch_targets_from_notes_and_past_the_track():
+    ann = Annotation(notes=(Note(0.05, 0.1, 69.0),))
+    targets, mask = pitch_targets(ann, 12)
+    np.testing.assert_array_equal(np.flatnonzero(targets[:, -1]), [5, 6, 7, 8, 9])
+    assert int(np.argmax(targets[7, :-1])) == 225
+    assert np.all(mask == 1.0)
+    # an f0 track shorter than the audio: frames past its end are unknown (mask 0), not unvoiced
+    _, mask = pitch_targets(Annotation(f0=_a4_track(n=10)), 15)
+    np.testing.assert_array_equal(mask[:, 1], [1] * 10 + [0] * 5)
+
+
+def test_pitch_targets_out_of_range_f0_is_voiced_but_masked():
+    track = F0Track(np.arange(3) * 0.01, np.full(3, 20.0), np.ones(3))  # below C1
+    targets, mask = pitch_targets(Annotation(f0=track), 3)
+    assert np.all(targets[:, :-1] == 0.0) and np.all(targets[:, -1] == 1.0)
+    np.testing.assert_array_equal(mask[:, 0], [0, 0, 0])
+    np.testing.assert_array_equal(mask[:, 1], [1, 1, 1])
+
+
+def test_pitch_targets_interpolate_a_coarser_track_in_cents():
+    track = F0Track(np.array([0.0, 0.02]), np.array([440.0, 880.0]), np.ones(2))
+    targets, _ = pitch_targets(Annotation(f0=track), 3)
+    # frame 1 lies half-way: 600 cents above A4 = 30 bins above 225
+    assert int(np.argmax(targets[1, :-1])) == 255
+
+
+def test_pitch_std_must_be_positive():
+    with pytest.raises(ConfigError, match="std_cents"):
+        pitch_targets(Annotation(f0=_a4_track()), 10, std_cents=0.0)
+
+
+def test_chord_targets_frame_centres_and_unlabelled_frames():
+    voc = ChordVocabulary()
+    ann = Annotation(chords=(ChordSegment(0.0, 0.05, "C:maj"), ChordSegment(0.05, 0.1, "A:min7"),
+                             ChordSegment(0.1, 0.12, "N")))
+    classes, mask = chord_targets(ann, 15)
+    assert classes.dtype == np.int64
+    c, am7, n = voc.label_to_index("C:maj"), voc.label_to_index("A:min7"), voc.no_chord_index
+    np.testing.assert_array_equal(classes, [c] * 5 + [am7] * 5 + [n] * 2 + [-1] * 3)
+    np.testing.assert_array_equal(mask, [1] * 12 + [0] * 3)
+    assert n == 132 and voc.n_classes == 133
+
+
+def test_drum_targets_widening_per_class():
+    ann = Annotation(drums=(DrumHit(0.1, "kick"), DrumHit(0.104, "snare"), DrumHit(0.126, "kick"),
+                            DrumHit(0.0, "hihat")))
+    targets, mask = drum_targets(ann, 20)
+    assert targets.shape == (20, 6) and mask.shape == (20, 6) and np.all(mask == 1)
+    np.testing.assert_array_equal(targets[8:15, 0], [0, 0.5, 1, 0.5, 0.5, 1, 0.5])
+    np.testing.assert_array_equal(np.flatnonzero(targets[:, 1]), [9, 10, 11])
+    assert targets[10, 1] == 1.0
+    np.testing.assert_array_equal(targets[:3, 2], [1.0, 0.5, 0.0])
+    assert np.all(targets[:, 3:] == 0)
+
+
+def test_adjacent_hits_keep_the_full_value():
+    targets, _ = onset_targets(Annotation(onsets=np.array([0.05, 0.06])), 10)
+    np.testing.assert_array_equal(targets[:, 0], [0, 0, 0, 0, 0.5, 1, 1, 0.5, 0, 0])
+
+
+def test_onset_targets_ignore_events_past_the_end():
+    targets, mask = onset_targets(Annotation(onsets=np.array([0.0, 0.2])), 10)
+    assert targets.shape == (10, 1)
+    np.testing.assert_array_equal(targets[:, 0], [1, 0.5, 0, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_task_targets_unknown_task():
+    with pytest.raises(ConfigError, match="beats"):
+        task_targets("beats", Annotation(), 3)

@@ -1,0 +1,72 @@
+"""``featherlight train``: argument handling, folder layouts, refusals and --resume/--overwrite."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from models.errors import DatasetError, OverwriteError
+from models.training import train_cli
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(prog="featherlight")
+    sub = parser.add_subparsers(dest="command")
+    train_cli.register(sub)
+    return parser.parse_args(["train", *argv])
+
+
+def test_help_mentions_the_run_folder(capsys):
+    with pytest.raises(SystemExit):
+        _parse(["--help"])
+    out = capsys.readouterr().out
+    assert "--resume" in out and "best.safetensors" in out and "--valid" in out
+
+
+def test_corpus_root_and_explicit_valid(tmp_path, dataset_factory):
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    cfg = train_cli.build_config(_parse(["--task", "onsets", "--data", str(root), "--out", str(tmp_path / "r")]))
+    assert cfg.train_dir == str(root / "train") and cfg.valid_dir == str(root / "valid")
+    cfg = train_cli.build_config(_parse(["--task", "onsets", "--data", str(root / "train"), "--valid",
+                                         str(root / "valid"), "--out", str(tmp_path / "r"), "--epochs", "3",
+                                         "--batch-size", "2", "--seed", "7", "--device", "cpu"]))
+    assert (cfg.epochs, cfg.batch_size, cfg.seed, cfg.device) == (3, 2, 7, "cpu")
+
+
+def test_data_without_splits_needs_valid(tmp_path, dataset_factory):
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    with pytest.raises(DatasetError, match="--valid"):
+        train_cli.build_config(_parse(["--task", "onsets", "--data", str(root / "train"), "--out", str(tmp_path)]))
+    with pytest.raises(DatasetError, match="not a folder"):
+        train_cli.build_config(_parse(["--task", "onsets", "--data", str(tmp_path / "nope"), "--out", str(tmp_path)]))
+
+
+def test_run_refuse_resume_overwrite(tmp_path, dataset_factory, monkeypatch, capsys, tiny_net_for):
+    from models.training import config as config_module
+
+    # the default onset net is small but not tiny; use the test net to keep this fast
+    tiny = tiny_net_for("onsets")
+    monkeypatch.setattr(config_module, "default_net_config", lambda task: tiny)
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    out = tmp_path / "run"
+    argv = ["--task", "onsets", "--data", str(root), "--out", str(out), "--epochs", "1", "--batch-size", "2",
+            "--excerpt-frames", "100", "--device", "cpu", "--no-progress", "--threads", "1"]
+    args = _parse(argv)
+    assert args.func(args) == 0
+    assert "onsets: best f1_50ms" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    assert config["command"][:4] == ["featherlight", "train", "--task", "onsets"]
+    assert "--epochs" in config["command"]
+    args = _parse(argv)
+    with pytest.raises(OverwriteError, match="--overwrite"):
+        args.func(args)
+    args = _parse(argv[:7] + ["2"] + argv[8:] + ["--resume"])
+    assert args.func(args) == 0
+    assert json.loads((out / "state.json").read_text())["epoch"] == 1
+    (out / "notes.txt").write_text("mine")
+    args = _parse(argv + ["--overwrite"])
+    assert args.func(args) == 0
+    assert json.loads((out / "state.json").read_text())["epoch"] == 0
+    assert (out / "notes.txt").read_text() == "mine"  # --overwrite removes only run files
