@@ -123,12 +123,19 @@ def build_pop909_melody(spec: dict, rng: np.random.Generator, cfg: CorpusConfig)
     tempo = spec["tempo"]
     dur = spec["duration_s"]
     melody = song.tracks.get("MELODY", [])
-    span = dur * tempo
     first = melody[0].onset_s if melody else 0.0
     dur = min(dur, max(5.0, (song.end_s - first + 1.0) / tempo))
-    start = _pick_start(rng, first, song.end_s, dur * tempo)
     vel = _velocity_map(rng)
-    notes = _monophonic(_excerpt(melody, start, tempo, dur, cfg.end_margin_s, 0, vel))
+    best: tuple[float, float, list[PartNote]] = (-1.0, 0.0, [])
+    for _ in range(8):  # an excerpt where the melody sounds at least a third of the time
+        start = _pick_start(rng, first, song.end_s, dur * tempo)
+        notes = _monophonic(_excerpt(melody, start, tempo, dur, cfg.end_margin_s, 0, vel))
+        cover = sum(n.offset_s - n.onset_s for n in notes) / dur
+        if cover > best[0]:
+            best = (cover, start, notes)
+        if cover >= 0.33:
+            break
+    _, start, notes = best
     lo = min((n.pitch for n in notes), default=60)
     hi = max((n.pitch for n in notes), default=72)
     options = []

@@ -65,5 +65,9 @@ def snap_stem(stem: Stem, sample_rate_hz: int) -> None:
         part.controls = [(snap_s(t, sample_rate_hz), c, v) for t, c, v in part.controls]
 
 
+#: softest velocity rendered: quieter notes would be labelled but barely sound after the mix
+MIN_VELOCITY = 20
+
+
 def clip_velocity(v: float) -> int:
-    return int(min(127, max(1, round(v))))
+    return int(min(127, max(MIN_VELOCITY, round(v))))
