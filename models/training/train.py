@@ -323,15 +323,31 @@ def _config_json(config: TrainConfig, command: list[str] | None) -> dict:
     return json.loads(json.dumps(data))
 
 
-def _check_run_dir(config: TrainConfig, run_dir: Path, resume: bool) -> dict | None:
-    """The saved state to resume from, or None for a fresh start; refuses to clobber another run."""
+def _check_run_dir(config: TrainConfig, run_dir: Path, resume: bool, overwrite: bool) -> dict | None:
+    """The saved state to resume from, or None for a fresh start; refuses to clobber anything else.
+
+    A fresh start needs an empty folder (a ``cache`` sub-folder may be there); ``overwrite`` deletes the
+    files of an earlier run (:data:`RUN_FILES`) and leaves any other file alone.
+    """
     state_path, config_path = run_dir / "state.json", run_dir / "config.json"
+    if overwrite:
+        for name in RUN_FILES:
+            if (run_dir / name).is_file():
+                (run_dir / name).unlink()
+        return None
     existing = [n for n in RUN_FILES if (run_dir / n).exists()]
     if not resume:
         if existing:
             raise OverwriteError(
                 f"{run_dir} already holds a training run ({', '.join(existing)}); pass resume=True (--resume) to "
                 "continue it, overwrite (--overwrite) to start over, or choose another folder"
+            )
+        others = sorted(p.name for p in run_dir.iterdir() if p.name != "cache")
+        if others:
+            shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+            raise OverwriteError(
+                f"{run_dir} is not empty ({shown}) and holds no training run; choose a new or empty folder, or "
+                "pass overwrite (--overwrite) to write the run there anyway (other files are left alone)"
             )
         return None
     if not state_path.is_file():
@@ -353,8 +369,12 @@ def _check_run_dir(config: TrainConfig, run_dir: Path, resume: bool) -> dict | N
 
 
 def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = True,
-          command: list[str] | None = None) -> dict:
+          overwrite: bool = False, command: list[str] | None = None) -> dict:
     """Train ``config`` into ``run_dir`` (see the module doc); returns a summary dict.
+
+    ``run_dir`` must be new or empty, unless ``resume`` (continue the run there; same result-deciding
+    settings, else :class:`ConfigError`) or ``overwrite`` (delete that run's files and start over).
+    ``command`` (argv) is recorded in config.json.
 
     Summary keys: ``run_dir``, ``metric`` (name), ``best_metric``, ``best_epoch``, ``epochs_run``,
     ``stopped_early``, ``metrics`` (tuned, as in metrics.json), ``decoder``, ``n_parameters``.
@@ -363,7 +383,9 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    saved_state = _check_run_dir(config, run_dir, resume)
+    if resume and overwrite:
+        raise ConfigError("resume and overwrite exclude each other: resume continues a run, overwrite starts over")
+    saved_state = _check_run_dir(config, run_dir, resume, overwrite)
     task, net_config = config.task, config.net_config()
     frontend = FrontEndConfig()
     device = resolve_device(config.device)

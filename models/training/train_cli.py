@@ -109,19 +109,14 @@ def _command_line(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from models.training.train import RUN_FILES, train
+    from models.training.train import train
 
     config = build_config(args)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    if args.overwrite:
-        for name in RUN_FILES:
-            path = args.out / name
-            if path.is_file():
-                path.unlink()
-    summary = train(config, args.out, resume=args.resume, progress=not args.no_progress,
+    summary = train(config, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
                     command=_command_line(args))
     print(f"{config.task}: best {summary['metric']} {summary['best_metric']:.4f} at epoch {summary['best_epoch']} "
           f"({summary['epochs_run']} epochs{', stopped early' if summary['stopped_early'] else ''}); "

@@ -70,3 +70,23 @@ def test_run_refuse_resume_overwrite(tmp_path, dataset_factory, monkeypatch, cap
     assert args.func(args) == 0
     assert json.loads((out / "state.json").read_text())["epoch"] == 0
     assert (out / "notes.txt").read_text() == "mine"  # --overwrite removes only run files
+
+
+def test_a_folder_with_other_files_is_refused(tmp_path, dataset_factory, monkeypatch, tiny_net_for):
+    from models.training import config as config_module
+
+    tiny = tiny_net_for("onsets")
+    monkeypatch.setattr(config_module, "default_net_config", lambda task: tiny)
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("do not touch")
+    argv = ["--task", "onsets", "--data", str(root), "--out", str(out), "--epochs", "1", "--excerpt-frames", "100",
+            "--no-progress"]
+    args = _parse(argv)
+    with pytest.raises(OverwriteError, match="thesis.tex"):
+        args.func(args)
+    assert sorted(p.name for p in out.iterdir()) == ["thesis.tex"]
+    args = _parse(argv + ["--overwrite"])
+    assert args.func(args) == 0
+    assert (out / "thesis.tex").read_text() == "do not touch" and (out / "best.safetensors").is_file()
