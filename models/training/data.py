@@ -9,7 +9,10 @@ magnitude (STFT magnitude through a linear filterbank), so an audio gain ``a`` g
 ``log1p(g * a * m) = log1p(a * expm1(f))`` from the cached features ``f``: the same as recomputing the
 front-end on ``a * audio`` up to float32 rounding, at a fraction of the cost (no STFT per excerpt).
 Computing features on the fly with :class:`~models.training.frontend_torch.TorchFrontEnd` is the
-alternative; the training report measures both (caching wins on a CPU).
+alternative. Measured on the 2-core development CPU (10 min of audio, default pitch network, batches of
+16 x 400 frames, 2 torch threads): building the cache once 2.6 s (reloading it 0.3 s); an epoch 6.9 s
+with cached features (0.11 s of it preparing data) against 7.5 s on the fly (0.8 s of it STFTs). The
+network dominates either way; caching saves the STFT work and keeps labels and features aligned.
 
 Pitch transposition (``transpose_semitones``): the 288 front-end bins are 3 per semitone and the 360
 pitch bins 5 per semitone, so a shift by ``s`` semitones moves features by ``3 s`` bins and the
