@@ -67,8 +67,8 @@ def _mix(content, rendered: list[np.ndarray], sample_rate_hz: int) -> tuple[np.n
     levels = []
     for stem, audio in zip(content.stems, rendered):
         rms = active_rms(audio, sample_rate_hz)
-        if rms <= 0:
-            levels.append(float("-inf"))
+        if rms <= 0:  # a stem with no sound (e.g. an excerpt where that track rests)
+            levels.append(None)
             continue
         mix += audio.astype(np.float64) / rms * 10 ** (stem.level_db / 20)
         levels.append(stem.level_db)
@@ -136,7 +136,7 @@ def render_one_batch(batch: Batch, cfg: CorpusConfig, out: Path) -> list[dict]:
         record = {
             "stem": spec["stem"], "split": spec["split"], "source": spec["source"], "piece": spec["piece_id"],
             "duration_s": round(content.duration_s, 4), "font": font_label(batch.font),
-            "stems": [{"name": s.name, "level_db": round(lv, 2),
+            "stems": [{"name": s.name, "level_db": None if lv is None else round(lv, 2),
                        "parts": [{"program": p.program, "drum_kit": p.is_drum, "notes": len(p.notes)} for p in s.parts]}
                       for s, lv in zip(content.stems, levels)],
             **content.provenance, "augmentation": aug, "labels": counts,
@@ -198,20 +198,19 @@ def render_corpus(cfg: CorpusConfig, out_dir: str | os.PathLike, *, jobs: int = 
             )
     elif out.is_dir() and any(out.iterdir()):
         raise CorpusError(f"{out} is not empty and holds no corpus.json; choose an empty or new --out folder")
-    out.mkdir(parents=True, exist_ok=True)
-    for split in SPLITS:
-        (out / split).mkdir(exist_ok=True)
-    (out / STATE_DIR).mkdir(exist_ok=True)
-    _clean_leftovers(out)
-    (out / WORK_DIR).mkdir(exist_ok=True)
-
     items = plan_items(cfg, sources, fonts)
     batches = plan_batches(cfg, items, fonts)
     base = {"format": CORPUS_FORMAT, "package_version": package_version(), "task": cfg.task,
             "seed": cfg.seed, **header, "complete": False, "planned_items": len(items)}
     from models.fileio import atomic_write_text
 
+    # corpus.json first: from now on the folder is recognisably a (resumable) corpus
     atomic_write_text(manifest, json.dumps(base, indent=1) + "\n", overwrite=True)
+    for split in SPLITS:
+        (out / split).mkdir(exist_ok=True)
+    (out / STATE_DIR).mkdir(exist_ok=True)
+    _clean_leftovers(out)
+    (out / WORK_DIR).mkdir(exist_ok=True)
 
     todo = [b for b in batches if any(not item_done(out, cfg.task, s) for s in b.items)]
     n_todo = sum(1 for b in todo for s in b.items if not item_done(out, cfg.task, s))
