@@ -85,3 +85,25 @@ def test_drum_hits_carry_energy(tmp_path, font):
                 ratios.append(np.sqrt(np.mean(after ** 2)) / (np.sqrt(np.mean(before ** 2)) + 1e-9))
     assert len(ratios) >= 30
     assert np.median(ratios) > 2.0
+
+
+def test_chord_labels_match_the_chroma_of_the_audio(tmp_path, font):
+    from models.annotations.lab import load_lab
+    from models.corpus.harte import QUALITIES, root_to_pitch_class
+
+    best_shifts = []
+    for base, _ in _items(tmp_path, font, "chords", 1.0, seed=6):
+        audio, sr = sf.read(f"{base}.flac", dtype="float32")
+        chroma = librosa.feature.chroma_cqt(y=audio, sr=sr, hop_length=512)
+        times = librosa.frames_to_time(np.arange(chroma.shape[1]), sr=sr, hop_length=512)
+        for seg in load_lab(f"{base}.chords.lab"):
+            if seg.label == "N" or seg.end_s - seg.start_s < 0.8:
+                continue
+            root, quality = seg.label.split(":")
+            template = np.zeros(12)
+            template[[(root_to_pitch_class(root) + i) % 12 for i in QUALITIES[quality.split("/")[0]]]] = 1
+            c = chroma[:, (times >= seg.start_s + 0.1) & (times < seg.end_s)].mean(axis=1)
+            best_shifts.append(int(np.argmax([np.roll(template, k) @ c for k in range(12)])))
+    assert len(best_shifts) >= 15
+    # the labelled root fits the audio better than any transposition of it, for most chords
+    assert best_shifts.count(0) / len(best_shifts) >= 0.8
