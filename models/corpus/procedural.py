@@ -3,7 +3,6 @@ line, and drum patterns. Everything is drawn from a numpy Generator, so a seed f
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

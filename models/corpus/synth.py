@@ -61,7 +61,7 @@ def _stem_events(stem: Stem, offset_s: float, duration_s: float) -> list[tuple[i
         used.append(ch)
         setup = [
             mido.Message("control_change", channel=ch, control=121, value=0),  # reset controllers
-            mido.Message("control_change", channel=ch, control=0, value=0 if not part.is_drum else 0),
+            mido.Message("control_change", channel=ch, control=0, value=0),  # bank 0 (kits: channel 10)
             mido.Message("program_change", channel=ch, program=int(part.program)),
             mido.Message("control_change", channel=ch, control=7, value=100),
             mido.Message("control_change", channel=ch, control=10, value=64),
