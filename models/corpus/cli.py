@@ -26,7 +26,7 @@ to resume an interrupted render.
 examples:
   featherlight corpus render --task chords --sources data/pop909 --out corpus/chords --minutes 120 --seed 1 --jobs 2
   featherlight corpus render --task drums --sources data/groove_midi data/pop909 --out corpus/drums --minutes 60 --seed 1
-  featherlight corpus render --task pitch --out /tmp/pitch --minutes 2 --seed 0
+  featherlight corpus render --task pitch --out corpus/pitch-small --minutes 2 --seed 0
 """
 
 
