@@ -99,7 +99,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     workers: int = 0
-    positive_weight: float = 5.0  # drums/onsets: BCE weight of positive (hit) frames
+    positive_weight: float = 5.0  # BCE pos_weight of positive targets: pitch saliences, drum/onset hits
     pitch_target_std_cents: float = 25.0
     gain_db_range: tuple[float, float] = (-12.0, 6.0)
     transpose_semitones: int = 0  # pitch only; 0 = off
