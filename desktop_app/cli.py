@@ -15,13 +15,14 @@ import sys
 
 from models.errors import FeatherlightError
 
-# (module path, whether it is optional at import time). Order = order in --help.
+# Modules that register a sub-command; order = order in --help. They import heavy packages lazily.
 _SUBCOMMAND_MODULES: tuple[str, ...] = (
     "desktop_app.gui_cli",
     "desktop_app.doctor",
     "models.corpus.cli",
     "models.evaluation.cli",
     "models.runtime.analyze_cli",
+    "models.training.train_cli",
     "models.training.export_cli",
 )
 
