@@ -87,9 +87,11 @@ def _program_checks() -> list[Check]:
 
 
 def _soundfont_check() -> Check:
-    fonts = [os.path.join(d, f) for d in ("/usr/share/sounds/sf2", "/usr/share/sounds/sf3")
-             if os.path.isdir(d) for f in sorted(os.listdir(d)) if f.endswith((".sf2", ".sf3"))]
-    return Check("GM soundfonts", bool(fonts), ", ".join(fonts) or "none found (needed for corpus rendering)",
+    from models.corpus.soundfonts import DEFAULT_SOUNDFONTS
+
+    fonts = [p for p in DEFAULT_SOUNDFONTS if os.path.isfile(p)]
+    return Check("GM soundfonts", bool(fonts),
+                 ", ".join(fonts) or "none found (needed for corpus rendering)",
                  required=False, fix="sudo apt-get install fluid-soundfont-gm")
 
 
