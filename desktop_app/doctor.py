@@ -119,28 +119,29 @@ def _audio_checks() -> list[Check]:
 
 
 def _model_checks() -> list[Check]:
-    root = importlib.resources.files("resources") / "models"
-    onnx_files = sorted(p for p in root.iterdir() if p.name.endswith(".onnx")) if root.is_dir() else []
-    if not onnx_files:
-        return [Check("bundled models", False, "none bundled yet", required=False)]
+    """Load every bundled and user model the way the analyser does (card and graph validated)."""
     try:
-        import onnxruntime as ort
-    except ImportError:
-        return [Check("bundled models", False, "onnxruntime missing", fix="pip install onnxruntime")]
+        from models.runtime.onnx_model import OnnxTaskModel, user_model_dir
+    except ImportError as exc:
+        return [Check("models", False, f"the model runtime cannot be imported: {exc}", fix="pip install onnxruntime")]
+    folders = [("bundled", importlib.resources.files("resources") / "models"), ("user", user_model_dir())]
     checks = []
-    for path in onnx_files:
-        card = path.with_suffix(".json") if hasattr(path, "with_suffix") else None
-        try:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            inputs = ", ".join(i.name for i in session.get_inputs())
-            has_card = card is not None and card.is_file()
-            checks.append(Check(f"model {path.name}", has_card,
-                                f"loads (inputs: {inputs})" + ("" if has_card else "; model card missing")))
-        except Exception as exc:  # noqa: BLE001 - report any loader failure as a failed check
-            checks.append(Check(f"model {path.name}", False, f"does not load: {exc}",
-                                fix="reinstall Featherlight"))
+    for kind, folder in folders:
+        paths = sorted(p for p in folder.iterdir() if p.name.endswith(".onnx")) if folder.is_dir() else []
+        for path in paths:
+            try:
+                model = OnnxTaskModel(str(path))
+            except Exception as exc:  # noqa: BLE001 - any loader failure is a failed check
+                checks.append(Check(f"{kind} model {path.name}", False, f"does not load: {exc}",
+                                    required=kind == "bundled", fix="reinstall Featherlight" if kind == "bundled"
+                                    else f"re-export it or remove it from {folder}"))
+                continue
+            card = model.card
+            checks.append(Check(f"{kind} model {path.name}", True,
+                                f"{card.task}, {card.n_parameters:,} parameters, {card.file_bytes / 1e6:.2f} MB, "
+                                f"latency {card.latency_ms:.0f} ms"))
+        if kind == "bundled" and not paths:
+            checks.append(Check("bundled models", False, "none bundled yet", required=False))
     return checks
 
 

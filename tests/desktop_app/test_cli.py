@@ -65,3 +65,17 @@ def test_gui_without_display_says_how_to_fix(monkeypatch, capsys):
         monkeypatch.delenv(var, raising=False)
     assert cli.main(["gui"]) == 2
     assert "Xvfb" in capsys.readouterr().err
+
+
+def test_doctor_reports_a_broken_user_model(tmp_path):
+    import os
+
+    (tmp_path / "mine.onnx").write_bytes(b"not an onnx graph")
+    env = dict(os.environ, FEATHERLIGHT_MODEL_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "desktop_app.cli", "doctor", "--json"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    checks = {c["name"]: c for c in json.loads(out.stdout)}
+    check = checks["user model mine.onnx"]
+    assert not check["ok"] and not check["required"]
+    assert "does not load" in check["detail"] and "card" in check["detail"]
+    assert str(tmp_path) in check["fix"]
