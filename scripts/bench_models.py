@@ -39,19 +39,30 @@ DEFAULT_SIGNAL_S = 60.0
 
 
 # --- set-up --------------------------------------------------------------------------------------------
+def _set_affinity(cpus: set[int]) -> None:
+    """Every thread of this process (BLAS and onnxruntime pools too, not only the calling thread)."""
+    tids = [0]
+    with contextlib.suppress(OSError):
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    for tid in tids:
+        with contextlib.suppress(OSError):  # a thread may have ended meanwhile
+            os.sched_setaffinity(tid, cpus)
+
+
 @contextlib.contextmanager
 def one_core() -> Iterator[str]:
-    """Pin this process to one CPU (the first it may use) for the ``with`` block; yields a description."""
+    """Pin this process (all its threads) to one CPU, the first it may use, for the ``with`` block;
+    yields a description. Threads started inside the block inherit the pinning."""
     if not hasattr(os, "sched_setaffinity"):
         yield "not pinned (no sched_setaffinity on this OS)"
         return
     before = os.sched_getaffinity(0)
     core = min(before)
-    os.sched_setaffinity(0, {core})
+    _set_affinity({core})
     try:
         yield f"pinned to CPU {core}"
     finally:
-        os.sched_setaffinity(0, before)
+        _set_affinity(before)
 
 
 def parse_model_args(items: Sequence[str], what: str = "--model") -> dict[str, Path]:
@@ -200,7 +211,8 @@ class _OfflineBench:
             audio_s=audio.size / SAMPLE_RATE_HZ, repeats=len(self.walls),
             wall_s=float(np.median(self.walls)), cpu_s=float(np.median(self.cpus)),
             model_cpu_s={t: float(np.median(v)) for t, v in self.model_cpus.items()},
-            frontend_cpu_s=float(np.median([_frontend_cpu_s(self.analyzer.config, audio) for _ in range(len(self.walls))])),
+            frontend_cpu_s=float(np.median([_frontend_cpu_s(self.analyzer.config, audio)
+                                            for _ in range(len(self.walls) + 1)][1:])),  # the first warms up
         )
 
 

@@ -138,3 +138,110 @@ def test_bench_refuses_bad_arguments(tiny_models, capsys):
     assert "not in --tasks onsets" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="repeats must be at least 1"):
         bench.run_benchmark({"x": {"onsets": tiny_models["onsets"]}}, bench.test_signal(1.0), repeats=0)
+
+
+# --- models_report ---------------------------------------------------------------------------------------
+def click_track(onsets_s, duration_s: float) -> np.ndarray:
+    x = np.zeros(int(duration_s * SR), dtype=np.float32)
+    decay = np.exp(-np.arange(400) / 60.0)
+    noise = np.random.default_rng(1).standard_normal(400)
+    for t in onsets_s:
+        i = int(t * SR)
+        x[i:i + 400] += (0.8 * noise * decay)[: x.size - i]
+    return x
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory) -> Path:
+    """corpus/onsets/test with two labelled click tracks, and a real_dev-like single-note folder."""
+    import soundfile as sf
+
+    from models.annotations.csv_io import write_onsets_csv
+
+    root = tmp_path_factory.mktemp("corpus")
+    test = root / "onsets" / "test"
+    test.mkdir(parents=True)
+    for stem, onsets in (("a", [0.3, 0.8, 1.4]), ("b", [0.25, 0.5, 1.1, 1.7])):
+        sf.write(test / f"{stem}.flac", click_track(onsets, 2.0), SR)
+        write_onsets_csv(test / f"{stem}.onsets.csv", np.array(onsets))
+    notes = root / "real_dev"
+    notes.mkdir()
+    t = np.arange(SR) / SR
+    for name, midi in (("tone_a4.wav", 69), ("tone_c4.wav", 60)):
+        f_hz = 440.0 * 2 ** ((midi - 69) / 12)
+        sf.write(notes / name, (0.3 * np.sin(2 * np.pi * f_hz * t)).astype(np.float32), SR)
+    (notes / "labels.csv").write_text("file,midi_pitch\ntone_a4.wav,69\ntone_c4.wav,60\n")
+    return root
+
+
+def test_target_verdict_needs_target_and_baseline():
+    report = load_script("models_report")
+    model = {"totals": {"f1_50ms": 0.93}}
+    met, line = report.target_verdict("onsets", model, {"librosa-onset": {"totals": {"f1_50ms": 0.77}}})
+    assert met and line == "F1 (50 ms): model 0.930, target >= 0.90, best baseline librosa-onset 0.770: **met**"
+    met, line = report.target_verdict("onsets", model, {"librosa-onset": {"totals": {"f1_50ms": 0.95}}})
+    assert not met and line.endswith("**not met** (not above librosa-onset)")
+    met, line = report.target_verdict("pitch", {"totals": {"rpa": 0.9}}, {"pyin": None})
+    assert not met and "no baseline scored" in line and line.endswith("(below 0.95)")
+
+
+def test_baseline_scores_are_cached(tiny_corpus, tmp_path, monkeypatch):
+    report = load_script("models_report")
+    test = tiny_corpus / "onsets" / "test"
+    cache = tmp_path / "cache"
+    assert report.baseline_scores("onsets", "librosa-onset", test, cache=cache, cache_only=True) is None
+    first = report.baseline_scores("onsets", "librosa-onset", test, cache=cache)
+    assert first["baseline"] == "librosa-onset" and first["totals"]["n_files"] == 2
+    assert len(list(cache.glob("onsets-librosa-onset-*.json"))) == 1
+
+    def no_eval(*args, **kwargs):
+        raise AssertionError("the cached score should have been used")
+
+    monkeypatch.setattr(report, "evaluate", no_eval)
+    assert report.baseline_scores("onsets", "librosa-onset", test, cache=cache) == first
+    (test / "a.onsets.csv").write_text("time_s\n0.3\n0.8\n")  # the data changed: the cache no longer applies
+    assert report.baseline_scores("onsets", "librosa-onset", test, cache=cache, cache_only=True) is None
+
+
+def test_models_report_writes_document(tiny_models, tiny_corpus, tmp_path, capsys):
+    report = load_script("models_report")
+    out = tmp_path / "docs" / "MODELS.md"
+    summary_path = tmp_path / "summary.json"
+    args = ["--corpus", str(tiny_corpus), "--real-dev", str(tiny_corpus / "real_dev"), "--tasks", "pitch,onsets",
+            f"--model=pitch={tiny_models['pitch']}", f"--model=onsets={tiny_models['onsets']}",
+            "--out", str(out), "--cache", str(tmp_path / "cache"), "--skip-baselines",
+            "--bench-signal-s", "1", "--bench-repeats", "1", "--summary-json", str(summary_path)]
+    assert report.main(args) == 0
+    captured = capsys.readouterr()
+    assert "skipping pitch scores: no test split" in captured.err
+    text = out.read_text()
+    assert text.startswith(report.HEADER + "\n")
+    assert "## Targets" in text and "- onsets: F1 (50 ms): model " in text
+    assert "## onsets: rendered test split" in text and "## pitch: rendered test split" not in text
+    assert "| baseline librosa-onset | - | not run | not run | not run | not run |" in text
+    assert "## pitch: real single-note recordings" in text
+    single = next(line for line in text.splitlines() if line.startswith("| **model** `pitch.onnx` |"))
+    assert single.split(" | ")[1] == "2"  # both single-note files scored
+    assert "| onsets | `onsets.onnx` |" in text and "random weights (test fixture)" in text
+    assert "- pitch (train): `featherlight train --task pitch`" in text
+    assert "## Speed on one CPU core" in text and "real-time ratio (audio s / CPU s)" in text
+    summary = json.loads(summary_path.read_text())
+    assert summary["onsets"]["metric"] == "f1_50ms" and summary["onsets"]["target"] == 0.9
+    assert summary["onsets"]["met"] is (summary["onsets"]["value"] >= 0.9)  # no baseline scored: the target alone
+    assert summary["benchmark"]["real_time_ratio"] > 0
+    # a generated file is replaced freely; a user's file is not
+    assert report.main(args + ["--no-bench"]) == 0
+    user = tmp_path / "mine.md"
+    user.write_text("my notes\n")
+    args[args.index("--out") + 1] = str(user)
+    assert report.main(args + ["--no-bench"]) == 2
+    assert "was not written by this script; pass --overwrite" in capsys.readouterr().err
+    assert user.read_text() == "my notes\n"
+
+
+def test_models_report_refuses_missing_inputs(tiny_models, tmp_path, capsys):
+    report = load_script("models_report")
+    assert report.main(["--corpus", str(tmp_path / "nope"), f"--model=onsets={tiny_models['onsets']}"]) == 2
+    assert "is not a folder; give the folder holding <task>/test" in capsys.readouterr().err
+    assert report.main(["--corpus", str(tmp_path), "--tasks", "onsets", f"--model=onsets={tmp_path / 'x.onnx'}"]) == 2
+    assert "x.onnx" in capsys.readouterr().err
