@@ -245,3 +245,112 @@ def test_models_report_refuses_missing_inputs(tiny_models, tmp_path, capsys):
     assert "is not a folder; give the folder holding <task>/test" in capsys.readouterr().err
     assert report.main(["--corpus", str(tmp_path), "--tasks", "onsets", f"--model=onsets={tmp_path / 'x.onnx'}"]) == 2
     assert "x.onnx" in capsys.readouterr().err
+
+
+# --- build_models -----------------------------------------------------------------------------------------
+class FakePipeline:
+    """Stands in for `featherlight corpus render` and `featherlight train` (a tiny random-weight run folder);
+    `featherlight export` runs for real, in-process."""
+
+    def __init__(self, sources):
+        self.calls: list[list[str]] = []
+        self.sources = [str(Path(p).resolve()) for p in sources]
+
+    def __call__(self, argv):
+        argv = list(map(str, argv))
+        self.calls.append(argv)
+        if argv[:2] == ["corpus", "render"]:
+            out = Path(argv[argv.index("--out") + 1])
+            out.mkdir(parents=True, exist_ok=True)
+            manifest = {"config": {"minutes": float(argv[argv.index("--minutes") + 1]),
+                                   "seed": int(argv[argv.index("--seed") + 1]), "sources": self.sources,
+                                   "procedural_fraction": 0.3},
+                        "sources": [{"kind": "pop909", "path": p, "pieces": 3} for p in self.sources],
+                        "soundfonts": ["/x/TimGM6mb.sf2"], "complete": True, "summary": {"train": {"items": 2}}}
+            (out / "corpus.json").write_text(json.dumps(manifest))
+        elif argv[0] == "train":
+            self._fake_run(Path(argv[argv.index("--out") + 1]), argv[argv.index("--task") + 1], argv)
+        elif argv[0] == "export":
+            from desktop_app.cli import main
+
+            assert main(argv) == 0
+        else:
+            raise AssertionError(f"unexpected command {argv}")
+
+    @staticmethod
+    def _fake_run(run_dir: Path, task: str, argv):
+        torch = pytest.importorskip("torch")
+        from safetensors.torch import save_file
+
+        from models.frontend import FrontEndConfig
+        from models.training.nets import NetConfig, TaskNet
+
+        if (run_dir / "best.safetensors").is_file():
+            return
+        run_dir.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(0)
+        config = NetConfig(task=task, n_outputs=N_OUTPUTS[task], conv2d_channels=(2, 3), temporal_channels=(8, 8),
+                           temporal_kernel=(3, 3), temporal_dilation=(1, 2))
+        net = TaskNet(config).eval()
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(run_dir / "best.safetensors"))
+        (run_dir / "config.json").write_text(json.dumps({
+            "task": task, "net": config.to_dict(), "frontend": FrontEndConfig().to_dict(), "seed": 5,
+            "data": {"train": "corpus/train", "valid": "corpus/valid"}, "command": ["featherlight", *argv],
+            "epochs": 1}))
+        (run_dir / "metrics.json").write_text(json.dumps({"f1_50ms": 0.5, "best_epoch": 0, "metric": "f1_50ms"}))
+
+
+def test_build_models_pipeline(tmp_path, capsys):
+    build = load_script("build_models")
+    from models.runtime.card import load_card
+    from models.runtime.onnx_model import OnnxTaskModel
+
+    sources = tmp_path / "pop909"
+    sources.mkdir()
+    work, out = tmp_path / "work", tmp_path / "bundled"
+    fake = FakePipeline([sources])
+    argv = ["--tasks", "onsets", "--sources", str(sources), "--work", str(work), "--minutes", "0.3",
+            "--epochs", "1", "--seed", "5", "--device", "cpu", "--jobs", "1", "--out", str(out)]
+    assert build.main(argv, run=fake, ask=lambda q: False) == 0
+    assert [c[:2] for c in fake.calls] == [["corpus", "render"], ["train", "--task"], ["export", str(work / "runs" / "onsets")]]
+    assert fake.calls[0] == ["corpus", "render", "--task", "onsets", "--out", str(work / "corpus" / "onsets"),
+                             "--minutes", "0.3", "--seed", "5", "--sources", str(sources), "--jobs", "1", "--no-progress"]
+    assert fake.calls[1] == ["train", "--task", "onsets", "--data", str(work / "corpus" / "onsets"), "--out",
+                             str(work / "runs" / "onsets"), "--seed", "5", "--device", "cpu", "--epochs", "1"]
+    card = load_card(out / "onsets.json")
+    assert card.name == "onsets" and card.task == "onsets"
+    tr = card.training
+    assert tr["render_command"] == ["featherlight", *fake.calls[0]]
+    assert tr["train_command"] == ["featherlight", *fake.calls[1]]
+    assert tr["build_command"] == ["scripts/build_models.py", *argv]
+    assert tr["data_sources"] == [{"kind": "pop909", "path": str(sources.resolve()), "pieces": 3}]
+    assert tr["corpus"]["soundfonts"] == ["TimGM6mb.sf2"] and tr["corpus_seed"] == 5 and tr["train_seed"] == 5
+    assert tr["seed"] == 5 and tr["best_epoch"] == 0
+    assert OnnxTaskModel(out / "onsets.onnx").n_outputs == 1
+    assert "onsets: installed" in capsys.readouterr().out
+
+    # again: the corpus is complete (not rendered), an interrupted run resumes, the installed model is kept
+    (work / "runs" / "onsets" / "state.json").write_text("{}")
+    before = (out / "onsets.json").read_bytes()
+    fake.calls.clear()
+    assert build.main(argv, run=fake, ask=lambda q: False) == 2
+    assert "already exist(s); pass --overwrite" in capsys.readouterr().err
+    assert [c[0] for c in fake.calls] == ["train", "export"] and fake.calls[0][-1] == "--resume"
+    assert (out / "onsets.json").read_bytes() == before
+    asked = []
+    assert build.main(argv, run=fake, ask=lambda q: asked.append(q) or True) == 0
+    assert asked and "onsets.onnx" in asked[0]
+    assert build.main(argv + ["--overwrite"], run=fake, ask=lambda q: False) == 0
+
+
+def test_build_models_refuses_other_corpus_settings(tmp_path, capsys):
+    build = load_script("build_models")
+    work = tmp_path / "work"
+    fake = FakePipeline([])
+    base = ["--tasks", "onsets", "--work", str(work), "--out", str(tmp_path / "m"), "--jobs", "1"]
+    fake(build.render_command(build.BuildSettings(work=work, minutes=0.3), "onsets"))
+    assert build.main(base + ["--minutes", "0.5"], run=fake) == 2
+    err = capsys.readouterr().err
+    assert "rendered with other settings: minutes 0.3 (wanted 0.5)" in err and "another --work" in err
+    assert build.main(base + ["--sources", str(tmp_path / "missing")], run=fake) == 2
+    assert "--sources folder(s) not found" in capsys.readouterr().err

@@ -1,0 +1,234 @@
+"""Build the bundled models (resources/models/<task>.onnx + <task>.json) from data a user can obtain.
+
+    .venv/bin/python scripts/build_models.py --sources ../shared/data/pop909 ../shared/data/groove_midi \
+        --work build/models --minutes 120 --seed 0 --epochs 30 --device auto
+
+Per task (--tasks, default all four), the documented pipeline, each step a `featherlight` command run
+as a subprocess of this Python (its output shows as it runs):
+
+1. `featherlight corpus render --task T --out WORK/corpus/T --minutes M --seed S --sources ...`:
+   skipped when WORK/corpus/T/corpus.json says the corpus is complete with these settings (a stopped
+   render resumes; other settings in that folder are an error: use another --work);
+2. `featherlight train --task T --data WORK/corpus/T --out WORK/runs/T --seed S [--epochs N] --device D`,
+   with --resume when WORK/runs/T holds an interrupted (or finished) run;
+3. `featherlight export WORK/runs/T --out WORK/export --name T --overwrite`;
+4. the card's "training" block gets the build facts: the render and train commands, the data sources
+   (POP909, Groove MIDI: what the corpus was rendered from), corpus minutes and seed, training seed, and
+   this script's command; then WORK/export/T.onnx/.json are copied into --out (default resources/models).
+   Existing bundled models are replaced only after a yes at the prompt, or with --overwrite.
+
+Nothing is deleted: re-running continues where a previous run stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from models.annotations.types import TASKS
+from models.errors import ConfigError, CorpusError, FeatherlightError, OverwriteError
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO / "resources" / "models"
+
+#: Runs one featherlight command (argv after "featherlight"); raises FeatherlightError when it fails.
+CommandRunner = Callable[[Sequence[str]], None]
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """Everything that decides the built models (and where the work goes)."""
+
+    work: Path
+    tasks: tuple[str, ...] = TASKS
+    sources: tuple[str, ...] = ()
+    minutes: float = 120.0
+    seed: int = 0
+    epochs: int | None = None  # None: the trainer's default
+    device: str = "auto"
+    jobs: int = 1  # render processes
+    out: Path = DEFAULT_OUT
+    overwrite: bool = False
+
+    def corpus_dir(self, task: str) -> Path:
+        return self.work / "corpus" / task
+
+    def run_dir(self, task: str) -> Path:
+        return self.work / "runs" / task
+
+    @property
+    def export_dir(self) -> Path:
+        return self.work / "export"
+
+
+def run_cli(argv: Sequence[str]) -> None:
+    """Run ``featherlight ARGV`` with this Python; output goes straight to the terminal."""
+    cmd = [sys.executable, "-m", "desktop_app.cli", *map(str, argv)]
+    print("$ featherlight " + shlex.join(map(str, argv)), flush=True)
+    code = subprocess.run(cmd).returncode
+    if code != 0:
+        raise ConfigError(f"`featherlight {shlex.join(map(str, argv))}` failed with exit status {code}; "
+                          "fix the problem it reported and run this script again (finished steps are kept)")
+
+
+# --- the commands ------------------------------------------------------------------------------------------
+def render_command(s: BuildSettings, task: str) -> list[str]:
+    cmd = ["corpus", "render", "--task", task, "--out", str(s.corpus_dir(task)), "--minutes", f"{s.minutes:g}",
+           "--seed", str(s.seed)]
+    if s.sources:
+        cmd += ["--sources", *s.sources]
+    return cmd + ["--jobs", str(s.jobs), "--no-progress"]
+
+
+def train_command(s: BuildSettings, task: str) -> list[str]:
+    cmd = ["train", "--task", task, "--data", str(s.corpus_dir(task)), "--out", str(s.run_dir(task)),
+           "--seed", str(s.seed), "--device", s.device]
+    if s.epochs is not None:
+        cmd += ["--epochs", str(s.epochs)]
+    return cmd
+
+
+def export_command(s: BuildSettings, task: str) -> list[str]:
+    return ["export", str(s.run_dir(task)), "--out", str(s.export_dir), "--name", task, "--overwrite"]
+
+
+# --- the steps ---------------------------------------------------------------------------------------------
+def corpus_is_complete(s: BuildSettings, task: str) -> bool:
+    """True when the task's corpus folder holds a finished render with these minutes, seed and sources.
+
+    A folder rendered with other settings is a :class:`CorpusError` (never re-rendered over)."""
+    manifest = s.corpus_dir(task) / "corpus.json"
+    if not manifest.is_file():
+        return False
+    try:
+        info = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CorpusError(f"{manifest} is unreadable ({exc}); remove that corpus folder or use another --work") from None
+    config = info.get("config", {})
+    wanted = {"minutes": float(s.minutes), "seed": s.seed,
+              "sources": sorted(str(Path(p).resolve()) for p in s.sources)}
+    found = {"minutes": float(config.get("minutes", -1)), "seed": config.get("seed"),
+             "sources": sorted(str(Path(p).resolve()) for p in config.get("sources", []))}
+    if found != wanted:
+        diff = ", ".join(f"{k} {found[k]} (wanted {wanted[k]})" for k in wanted if found[k] != wanted[k])
+        raise CorpusError(f"{s.corpus_dir(task)} holds a corpus rendered with other settings: {diff}; "
+                          "use another --work folder or the same --minutes/--seed/--sources")
+    return bool(info.get("complete"))
+
+
+def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Sequence[str]) -> None:
+    """Add the build facts to the card's "training" block (rewritten atomically, validated)."""
+    from models.runtime.card import load_card, save_card
+
+    card = load_card(card_path)
+    manifest = s.corpus_dir(task) / "corpus.json"
+    corpus = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+    training = dict(card.training)
+    training.update({
+        "render_command": ["featherlight", *render_command(s, task)],
+        "train_command": ["featherlight", *train_command(s, task)],
+        "build_command": list(build_argv),
+        "data_sources": [{"kind": src.get("kind"), "path": src.get("path"), "pieces": src.get("pieces")}
+                         for src in corpus.get("sources", [])] or list(s.sources),
+        "corpus": {"minutes": s.minutes, "seed": s.seed, "summary": corpus.get("summary"),
+                   "soundfonts": [Path(p).name for p in corpus.get("soundfonts", [])],
+                   "procedural_fraction": corpus.get("config", {}).get("procedural_fraction")},
+        "corpus_seed": s.seed,
+        "train_seed": training.get("seed", s.seed),
+    })
+    save_card(replace(card, training=training), card_path, overwrite=True)
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin or not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def install(s: BuildSettings, task: str, ask: Callable[[str], bool] = _confirm) -> tuple[Path, Path]:
+    """Copy WORK/export/<task>.onnx/.json to OUT/<task>.onnx/.json atomically (asks before replacing)."""
+    from models.fileio import atomic_write_bytes
+
+    sources = [s.export_dir / f"{task}.onnx", s.export_dir / f"{task}.json"]
+    targets = [s.out / f"{task}.onnx", s.out / f"{task}.json"]
+    existing = [t for t in targets if t.exists()]
+    if existing and not s.overwrite:
+        names = ", ".join(map(str, existing))
+        if not ask(f"replace the existing {names}?"):
+            raise OverwriteError(f"{names} already exist(s); pass --overwrite (or answer yes) to replace, or "
+                                 "choose another --out folder")
+    s.out.mkdir(parents=True, exist_ok=True)
+    for src, dst in zip(sources, targets):  # the .onnx first: a card never points at a missing graph
+        atomic_write_bytes(dst, src.read_bytes(), overwrite=True)
+    return targets[0], targets[1]
+
+
+def build_task(s: BuildSettings, task: str, *, run: CommandRunner = run_cli, build_argv: Sequence[str] = (),
+               ask: Callable[[str], bool] = _confirm) -> tuple[Path, Path]:
+    """The whole pipeline for one task; returns the installed (onnx, card) paths."""
+    if corpus_is_complete(s, task):
+        print(f"{task}: corpus {s.corpus_dir(task)} is complete; not rendering", flush=True)
+    else:
+        run(render_command(s, task))
+    train = train_command(s, task)
+    if (s.run_dir(task) / "state.json").is_file():
+        print(f"{task}: resuming the run in {s.run_dir(task)}", flush=True)
+        train.append("--resume")
+    run(train)
+    run(export_command(s, task))
+    card_path = s.export_dir / f"{task}.json"
+    if not card_path.is_file():
+        raise ConfigError(f"export wrote no {card_path}; check the export step's output above")
+    record_build(card_path, s, task, build_argv)
+    return install(s, task, ask)
+
+
+def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
+         ask: Callable[[str], bool] = _confirm) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated tasks (default {','.join(TASKS)})")
+    parser.add_argument("--sources", nargs="+", default=[], metavar="DIR",
+                        help="MIDI collections to render from (POP909, Groove MIDI folders); none: procedural only")
+    parser.add_argument("--work", type=Path, required=True, metavar="DIR",
+                        help="folder for corpora, training runs and exports (kept; re-runs continue)")
+    parser.add_argument("--minutes", type=float, default=120.0, help="corpus minutes per task (default 120)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the corpus render and of training (default 0)")
+    parser.add_argument("--epochs", type=int, default=None, help="maximum training epochs (default: the trainer's)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="training device")
+    parser.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1), help="render processes")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where the models go (default {DEFAULT_OUT})")
+    parser.add_argument("--overwrite", action="store_true", help="replace models in --out without asking")
+    args = parser.parse_args(argv)
+    try:
+        from models.runtime.analyze_cli import parse_tasks
+
+        if args.minutes <= 0 or args.jobs < 1 or (args.epochs is not None and args.epochs < 1):
+            raise ConfigError(f"--minutes must be > 0, --jobs and --epochs >= 1 (got {args.minutes}, {args.jobs}, "
+                              f"{args.epochs})")
+        missing = [p for p in args.sources if not Path(p).is_dir()]
+        if missing:
+            raise ConfigError(f"--sources folder(s) not found: {', '.join(missing)}; give the POP909 / Groove MIDI "
+                              "folders named in the README's data section")
+        settings = BuildSettings(work=args.work, tasks=parse_tasks(args.tasks), sources=tuple(args.sources),
+                                 minutes=args.minutes, seed=args.seed, epochs=args.epochs, device=args.device,
+                                 jobs=args.jobs, out=args.out, overwrite=args.overwrite)
+        build_argv = ["scripts/build_models.py", *(sys.argv[1:] if argv is None else argv)]
+        for task in settings.tasks:
+            onnx_path, card_path = build_task(settings, task, run=run, build_argv=build_argv, ask=ask)
+            print(f"{task}: installed {onnx_path} and {card_path}", flush=True)
+    except FeatherlightError as exc:
+        print(f"build_models: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    sys.exit(main())
