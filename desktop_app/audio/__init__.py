@@ -1,0 +1,52 @@
+"""Live audio input: device listing, a lock-free ring buffer and the PortAudio capture stream.
+
+No Qt here: the GUI wraps these classes, and they are tested without a window (through a real JACK
+server with the dummy driver). Modules:
+
+- :mod:`desktop_app.audio.devices`: list / find input devices on every PortAudio host API, ``rescan()``.
+- :mod:`desktop_app.audio.ring_buffer`: the single-producer / single-consumer float32 ring buffer.
+- :mod:`desktop_app.audio.capture`: :class:`~desktop_app.audio.capture.AudioCapture` (the stream whose
+  callback only copies into the ring) and the consumer-side
+  :class:`~desktop_app.audio.capture.Resampler` to the models' rate.
+
+The errors below are the only ones these modules raise on purpose; each message names the device and
+says what to do.
+"""
+
+from __future__ import annotations
+
+from models.errors import FeatherlightError, MissingDependencyError
+
+
+class AudioDeviceError(FeatherlightError):
+    """An audio input device could not be listed, found or opened."""
+
+
+class NoInputDeviceError(AudioDeviceError):
+    """The system offers no audio input device at all."""
+
+
+class DeviceUnavailableError(AudioDeviceError):
+    """The device exists no more (unplugged) or cannot be opened now (busy, server gone)."""
+
+
+class DeviceNotFoundError(DeviceUnavailableError):
+    """No input device matches the name or index the user gave."""
+
+
+class UnsupportedFormatError(AudioDeviceError):
+    """The device refuses the requested sample rate, channel count or block size."""
+
+
+class PortAudioMissingError(AudioDeviceError, MissingDependencyError):
+    """The PortAudio library (used through sounddevice) is not installed."""
+
+
+__all__ = [
+    "AudioDeviceError",
+    "DeviceNotFoundError",
+    "DeviceUnavailableError",
+    "NoInputDeviceError",
+    "PortAudioMissingError",
+    "UnsupportedFormatError",
+]
