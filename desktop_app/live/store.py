@@ -1,0 +1,358 @@
+"""The analysis results shown by the views: an append-only store with versions (no Qt).
+
+The worker hands :class:`~models.runtime.analyzer.AnalysisEvents` to the GUI thread; the GUI adds them
+here with :meth:`AnalysisStore.add`. Every change bumps :attr:`AnalysisStore.version`; a redraw timer
+remembers the version it last drew and asks :meth:`AnalysisStore.changes_since` what was added since
+(index ranges per layer), so at 60 Hz it redraws only what changed. Time-window queries
+(:meth:`AnalysisStore.f0_between`, :meth:`AnalysisStore.notes_between`, ...) serve the visible part of
+the time axis; :meth:`AnalysisStore.tuner_reading` serves the tuner readout and
+:meth:`AnalysisStore.to_annotation` the export (through ``models.annotations.contract.write_analysis``).
+
+The store is not locked: use it from one thread (the GUI thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.annotations.types import TASKS, Annotation, ChordSegment, DrumHit, F0Track, Note
+from models.errors import ConfigError
+from models.runtime.analyzer import AnalysisEvents
+
+__all__ = [
+    "LAYERS",
+    "AnalysisStore",
+    "StoreChanges",
+    "TunerReading",
+    "note_name",
+    "tuner_reading_for",
+]
+
+log = logging.getLogger(__name__)
+
+#: The layers of the store, in the order of :class:`StoreChanges` ranges.
+LAYERS: tuple[str, ...] = ("f0", "notes", "chords", "drums", "onsets")
+#: Which task fills each layer.
+LAYER_TASK: dict[str, str] = {"f0": "pitch", "notes": "pitch", "chords": "chords", "drums": "drums", "onsets": "onsets"}
+
+_PITCH_CLASS_NAMES: tuple[str, ...] = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_A4_HZ = 440.0
+_A4_MIDI = 69
+
+
+def note_name(pitch_midi: int) -> str:
+    """Scientific pitch notation with sharps: 69 -> ``"A4"``, 60 -> ``"C4"``, 61 -> ``"C#4"``."""
+    pitch_midi = int(pitch_midi)
+    return f"{_PITCH_CLASS_NAMES[pitch_midi % 12]}{pitch_midi // 12 - 1}"
+
+
+@dataclass(frozen=True)
+class TunerReading:
+    """What the tuner shows: the nearest equal-tempered note (A4 = 440 Hz) and the deviation from it."""
+
+    note: str  # e.g. "A4"
+    cents: float  # deviation from that note, in [-50, 50)
+    f0_hz: float
+    pitch_midi: int  # the nearest note
+    time_s: float  # the frame it was read from
+
+    def as_tuple(self) -> tuple[str, float, float]:
+        return self.note, self.cents, self.f0_hz
+
+
+def tuner_reading_for(f0_hz: float, time_s: float = 0.0) -> TunerReading:
+    """The nearest note and the cents deviation of a frequency (``440 -> A4, 0``; ``452 -> A4, +46.6``)."""
+    if not (f0_hz > 0 and math.isfinite(f0_hz)):
+        raise ConfigError(f"a tuner reading needs a positive finite frequency, got f0_hz={f0_hz!r}")
+    midi = _A4_MIDI + 12.0 * math.log2(f0_hz / _A4_HZ)
+    nearest = int(math.floor(midi + 0.5))
+    return TunerReading(note=note_name(nearest), cents=100.0 * (midi - nearest), f0_hz=float(f0_hz),
+                        pitch_midi=nearest, time_s=float(time_s))
+
+
+@dataclass(frozen=True)
+class StoreChanges:
+    """What was added between two versions: per layer, the half-open index range ``(start, stop)``.
+
+    ``cleared``: the store was cleared (or replaced) since that version, so redraw every layer from
+    scratch (the ranges then start at 0). ``current_changed``: the current chord or stream time moved.
+    """
+
+    since_version: int
+    version: int
+    cleared: bool
+    f0: tuple[int, int]
+    notes: tuple[int, int]
+    chords: tuple[int, int]
+    drums: tuple[int, int]
+    onsets: tuple[int, int]
+    current_changed: bool
+
+    @property
+    def any(self) -> bool:
+        return self.cleared or self.current_changed or any(self.range(layer)[1] > self.range(layer)[0]
+                                                            for layer in LAYERS)
+
+    def range(self, layer: str) -> tuple[int, int]:
+        if layer not in LAYERS:
+            raise ConfigError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
+        return getattr(self, layer)
+
+    def changed_layers(self) -> tuple[str, ...]:
+        return tuple(layer for layer in LAYERS if self.cleared or self.range(layer)[1] > self.range(layer)[0])
+
+
+class _Growable:
+    """A float64 column with amortised O(1) appends (capacity doubles)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._data = np.empty(capacity, dtype=np.float64)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def extend(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        need = self._size + values.size
+        if need > self._data.size:
+            capacity = max(need, 2 * self._data.size)
+            grown = np.empty(capacity, dtype=np.float64)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : need] = values
+        self._size = need
+
+    @property
+    def values(self) -> np.ndarray:
+        """A read-only view of the filled part (valid until the next append)."""
+        view = self._data[: self._size]
+        view.flags.writeable = False
+        return view
+
+
+class AnalysisStore:
+    """Everything analysed so far on one time axis; grows by :meth:`add`, versioned for redraws.
+
+    ``tasks``: the tasks being analysed (their fields are present in :meth:`to_annotation`; the others
+    stay ``None``). Events are expected in stream order per layer (the analyser emits them so).
+    """
+
+    def __init__(self, tasks: Iterable[str] = TASKS) -> None:
+        self._version = 0
+        self.clear(tasks)
+
+    # --- writing -----------------------------------------------------------------------------------
+    def clear(self, tasks: Iterable[str] | None = None) -> None:
+        """Drop every event (a new stream or file); ``tasks`` replaces the analysed tasks when given."""
+        if tasks is not None:
+            tasks = tuple(tasks)
+            unknown = [t for t in tasks if t not in TASKS]
+            if unknown:
+                raise ConfigError(f"unknown task(s) {', '.join(map(repr, unknown))}; expected some of {', '.join(TASKS)}")
+            self._tasks = tuple(t for t in TASKS if t in tasks)
+        self._f0_times = _Growable()
+        self._f0_hz = _Growable()
+        self._f0_conf = _Growable()
+        self._notes: list[Note] = []
+        self._note_on = _Growable(256)
+        self._note_off = _Growable(256)
+        self._chords: list[ChordSegment] = []
+        self._chord_start = _Growable(256)
+        self._chord_end = _Growable(256)
+        self._drums: list[DrumHit] = []
+        self._drum_times = _Growable(256)
+        self._onsets = _Growable(256)
+        self._current_chord: str | None = None
+        self._latest_time_s = 0.0
+        self._version += 1
+        self._cleared_at = self._version
+        # _history[i]: the layer sizes at version _cleared_at + i
+        self._history: list[tuple[int, int, int, int, int]] = [self._sizes()]
+        self._current_versions: list[int] = [self._version]
+
+    def add(self, events: AnalysisEvents) -> int:
+        """Append one batch of events; returns the new version (unchanged when nothing changed)."""
+        f0 = events.f0
+        current_changed = (events.current_chord != self._current_chord and events.current_chord is not None) or \
+            events.latest_time_s != self._latest_time_s
+        if events.is_empty and not current_changed:
+            return self._version
+        if len(f0):
+            self._f0_times.extend(f0.times_s)
+            self._f0_hz.extend(f0.f0_hz)
+            self._f0_conf.extend(f0.confidence)
+        if events.notes:
+            self._notes.extend(events.notes)
+            self._note_on.extend(np.array([n.onset_s for n in events.notes]))
+            self._note_off.extend(np.array([n.offset_s for n in events.notes]))
+        if events.chords:
+            self._chords.extend(events.chords)
+            self._chord_start.extend(np.array([c.start_s for c in events.chords]))
+            self._chord_end.extend(np.array([c.end_s for c in events.chords]))
+        if events.drums:
+            self._drums.extend(events.drums)
+            self._drum_times.extend(np.array([h.time_s for h in events.drums]))
+        if events.onsets_s.size:
+            self._onsets.extend(events.onsets_s)
+        if events.current_chord is not None:
+            self._current_chord = events.current_chord
+        self._latest_time_s = max(self._latest_time_s, float(events.latest_time_s))
+        self._version += 1
+        self._history.append(self._sizes())
+        if current_changed:
+            self._current_versions.append(self._version)
+        return self._version
+
+    def _sizes(self) -> tuple[int, int, int, int, int]:
+        return (len(self._f0_times), len(self._notes), len(self._chords), len(self._drums), len(self._onsets))
+
+    # --- versions ----------------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Grows by one with every change (adds and clears); never goes back."""
+        return self._version
+
+    def changes_since(self, version: int) -> StoreChanges:
+        """What was added after ``version`` (a value :attr:`version` had before); see :class:`StoreChanges`."""
+        version = int(version)
+        if version > self._version:
+            raise ConfigError(f"version {version} is newer than the store's version {self._version}; pass a "
+                              "value read from AnalysisStore.version")
+        cleared = version < self._cleared_at
+        before = (0,) * len(LAYERS) if cleared else self._history[version - self._cleared_at]
+        now = self._sizes()
+        ranges = {layer: (before[i], now[i]) for i, layer in enumerate(LAYERS)}
+        current_changed = cleared or (self._current_versions[-1] > version)
+        return StoreChanges(since_version=version, version=self._version, cleared=cleared,
+                            current_changed=current_changed, **ranges)
+
+    # --- reading: whole layers -----------------------------------------------------------------------
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return self._tasks
+
+    @property
+    def latest_time_s(self) -> float:
+        """The stream time the analysis has reached (frames done x hop)."""
+        return self._latest_time_s
+
+    @property
+    def current_chord(self) -> str | None:
+        """The chord the live decoder holds right now (None before the first one)."""
+        return self._current_chord
+
+    def f0_track(self) -> F0Track:
+        return F0Track(self._f0_times.values.copy(), self._f0_hz.values.copy(), self._f0_conf.values.copy())
+
+    def f0_slice(self, start: int, stop: int) -> F0Track:
+        """F0 frames by index (for a :class:`StoreChanges` range)."""
+        return F0Track(self._f0_times.values[start:stop].copy(), self._f0_hz.values[start:stop].copy(),
+                       self._f0_conf.values[start:stop].copy())
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        return tuple(self._notes)
+
+    @property
+    def chords(self) -> tuple[ChordSegment, ...]:
+        return tuple(self._chords)
+
+    @property
+    def drums(self) -> tuple[DrumHit, ...]:
+        return tuple(self._drums)
+
+    @property
+    def onsets_s(self) -> np.ndarray:
+        return self._onsets.values.copy()
+
+    def counts(self) -> dict[str, int]:
+        return dict(zip(LAYERS, self._sizes()))
+
+    # --- reading: time windows -----------------------------------------------------------------------
+    @staticmethod
+    def _check_window(t0_s: float, t1_s: float) -> None:
+        if not t0_s <= t1_s:
+            raise ConfigError(f"time window start {t0_s} s is after its end {t1_s} s; pass (earlier, later)")
+
+    def f0_between(self, t0_s: float, t1_s: float) -> F0Track:
+        """F0 frames with ``t0_s <= time < t1_s``."""
+        self._check_window(t0_s, t1_s)
+        times = self._f0_times.values
+        start, stop = np.searchsorted(times, [t0_s, t1_s], side="left")
+        return self.f0_slice(int(start), int(stop))
+
+    def notes_between(self, t0_s: float, t1_s: float) -> list[Note]:
+        """Notes overlapping ``[t0_s, t1_s)`` (onset before the end, offset after the start)."""
+        self._check_window(t0_s, t1_s)
+        hit = (self._note_on.values < t1_s) & (self._note_off.values > t0_s)
+        return [self._notes[i] for i in np.flatnonzero(hit)]
+
+    def chords_between(self, t0_s: float, t1_s: float) -> list[ChordSegment]:
+        """Chord segments overlapping ``[t0_s, t1_s)``."""
+        self._check_window(t0_s, t1_s)
+        hit = (self._chord_start.values < t1_s) & (self._chord_end.values > t0_s)
+        return [self._chords[i] for i in np.flatnonzero(hit)]
+
+    def drums_between(self, t0_s: float, t1_s: float, drum: str | None = None) -> list[DrumHit]:
+        """Drum hits with ``t0_s <= time < t1_s``, of one class when ``drum`` is given."""
+        self._check_window(t0_s, t1_s)
+        times = self._drum_times.values
+        hit = (times >= t0_s) & (times < t1_s)
+        return [self._drums[i] for i in np.flatnonzero(hit) if drum is None or self._drums[i].drum == drum]
+
+    def onsets_between(self, t0_s: float, t1_s: float) -> np.ndarray:
+        """Onset times with ``t0_s <= time < t1_s``."""
+        self._check_window(t0_s, t1_s)
+        times = self._onsets.values
+        return times[(times >= t0_s) & (times < t1_s)].copy()
+
+    def chord_at(self, time_s: float) -> str | None:
+        """The final chord segment holding ``time_s`` (file mode: the chord under the playhead)."""
+        hit = np.flatnonzero((self._chord_start.values <= time_s) & (self._chord_end.values > time_s))
+        return self._chords[int(hit[-1])].label if hit.size else None
+
+    # --- tuner ---------------------------------------------------------------------------------------
+    def tuner_reading(self, at_s: float | None = None, *, max_age_s: float = 0.1) -> TunerReading | None:
+        """The nearest note, cents deviation and f0 of the latest voiced frame (or the frame at ``at_s``).
+
+        None when there is no f0 yet, or when the frame read (the newest one, or the one nearest
+        ``at_s``) is unvoiced, or when the newest voiced frame is older than ``max_age_s`` before it.
+        Use :meth:`TunerReading.as_tuple` for ``(note, cents, f0_hz)``.
+        """
+        times, f0 = self._f0_times.values, self._f0_hz.values
+        if times.size == 0:
+            return None
+        if at_s is None:
+            ref = times.size - 1
+        else:
+            ref = int(np.clip(np.searchsorted(times, at_s, side="right") - 1, 0, times.size - 1))
+        voiced = np.flatnonzero(f0[: ref + 1] > 0)
+        if voiced.size == 0:
+            return None
+        i = int(voiced[-1])
+        if times[ref] - times[i] > max_age_s:
+            return None
+        return tuner_reading_for(float(f0[i]), float(times[i]))
+
+    # --- export --------------------------------------------------------------------------------------
+    def to_annotation(self, duration_s: float | None = None, metadata: dict | None = None) -> Annotation:
+        """Everything so far as an :class:`Annotation` for ``write_analysis``; tasks not analysed are None.
+
+        ``duration_s`` defaults to the stream time reached (:attr:`latest_time_s`).
+        """
+        tasks = self._tasks
+        return Annotation(
+            duration_s=self._latest_time_s if duration_s is None else float(duration_s),
+            f0=self.f0_track() if "pitch" in tasks else None,
+            notes=self.notes if "pitch" in tasks else None,
+            chords=self.chords if "chords" in tasks else None,
+            drums=self.drums if "drums" in tasks else None,
+            onsets=self.onsets_s if "onsets" in tasks else None,
+            metadata=dict(metadata or {}),
+        )

@@ -1,0 +1,131 @@
+"""AnalysisStore: versions and change ranges, time windows, the tuner readout, export, clear."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop_app.live.store import LAYERS, AnalysisStore, note_name, tuner_reading_for
+from models.annotations.types import ChordSegment, DrumHit, F0Track, Note
+from models.errors import ConfigError
+from models.runtime.analyzer import AnalysisEvents
+
+
+def events(f0_times=(), f0_hz=(), notes=(), chords=(), current=None, drums=(), onsets=(), latest_s=0.0):
+    n = len(f0_times)
+    return AnalysisEvents(
+        f0=F0Track(np.asarray(f0_times, float), np.asarray(f0_hz, float), np.ones(n)),
+        notes=tuple(notes), chords=tuple(chords), current_chord=current, drums=tuple(drums),
+        onsets_s=np.asarray(onsets, float), frames_done=int(round(latest_s * 100)), latest_time_s=latest_s,
+    )
+
+
+def test_note_names_and_tuner_readings():
+    assert [note_name(m) for m in (21, 60, 61, 69, 108)] == ["A0", "C4", "C#4", "A4", "C8"]
+    assert tuner_reading_for(440.0).as_tuple() == ("A4", 0.0, 440.0)
+    r = tuner_reading_for(452.0)
+    assert r.note == "A4" and round(r.cents) == 47 and r.cents == pytest.approx(46.583, abs=1e-3)
+    r = tuner_reading_for(430.0)
+    assert r.note == "A4" and round(r.cents) == -40
+    assert tuner_reading_for(261.6256).note == "C4"
+    assert tuner_reading_for(27.5).note == "A0"
+    with pytest.raises(ConfigError, match="positive finite"):
+        tuner_reading_for(0.0)
+
+
+def test_versions_and_changes_since():
+    store = AnalysisStore()
+    v0 = store.version
+    assert not store.changes_since(v0).any
+    v1 = store.add(events(f0_times=[0.0, 0.01, 0.02], f0_hz=[440, 440, -300], onsets=[0.005], latest_s=0.03))
+    assert v1 == v0 + 1 == store.version
+    v2 = store.add(events(f0_times=[0.03], f0_hz=[441], notes=[Note(0.0, 0.03, 69)],
+                          drums=[DrumHit(0.01, "kick"), DrumHit(0.02, "snare")], current="C:maj", latest_s=0.04))
+    assert v2 == v1 + 1
+    # nothing new -> version unchanged
+    assert store.add(events(current="C:maj", latest_s=0.04)) == v2
+    c = store.changes_since(v0)
+    assert (c.f0, c.notes, c.chords, c.drums, c.onsets) == ((0, 4), (0, 1), (0, 0), (0, 2), (0, 1))
+    assert not c.cleared and c.current_changed and c.version == v2
+    c = store.changes_since(v1)
+    assert (c.f0, c.notes, c.drums, c.onsets) == ((3, 4), (0, 1), (0, 2), (1, 1))
+    assert c.changed_layers() == ("f0", "notes", "drums")
+    assert not store.changes_since(v2).any
+    assert store.current_chord == "C:maj"
+    assert store.counts() == dict(zip(LAYERS, (4, 1, 0, 2, 1)))
+    with pytest.raises(ConfigError, match="newer than the store"):
+        store.changes_since(v2 + 5)
+
+
+def test_clear_marks_everything_for_redraw():
+    store = AnalysisStore()
+    store.add(events(f0_times=[0.0], f0_hz=[440], latest_s=0.01))
+    before = store.version
+    store.clear()
+    assert store.version == before + 1
+    c = store.changes_since(before)
+    assert c.cleared and c.f0 == (0, 0) and c.changed_layers() == LAYERS
+    store.add(events(f0_times=[0.0, 0.01], f0_hz=[440, 440], latest_s=0.02))
+    assert store.changes_since(before).f0 == (0, 2)
+    assert store.changes_since(store.version - 1).f0 == (0, 2)
+    assert store.current_chord is None and store.tuner_reading() is not None
+
+
+def test_time_windows():
+    store = AnalysisStore()
+    times = np.arange(300) * 0.01
+    store.add(events(f0_times=times, f0_hz=np.full(300, 220.0), latest_s=3.0))
+    store.add(events(notes=[Note(0.1, 0.5, 60), Note(0.6, 1.0, 62), Note(2.0, 2.5, 64)],
+                     chords=[ChordSegment(0.0, 1.0, "C:maj"), ChordSegment(1.0, 2.0, "A:min"), ChordSegment(2.0, 3.0, "N")],
+                     drums=[DrumHit(0.25, "kick"), DrumHit(0.5, "snare"), DrumHit(0.75, "kick"), DrumHit(1.0, "hihat")],
+                     onsets=[0.1, 0.6, 2.0], latest_s=3.0))
+    f0 = store.f0_between(0.5, 0.6)
+    np.testing.assert_allclose(f0.times_s, np.arange(50, 60) * 0.01)
+    assert len(store.f0_between(5.0, 6.0)) == 0
+    assert [n.pitch_midi for n in store.notes_between(0.4, 0.7)] == [60, 62]
+    assert [n.pitch_midi for n in store.notes_between(1.0, 2.0)] == []  # touching ends do not overlap
+    assert [c.label for c in store.chords_between(0.5, 1.5)] == ["C:maj", "A:min"]
+    assert [h.time_s for h in store.drums_between(0.25, 1.0)] == [0.25, 0.5, 0.75]
+    assert [h.time_s for h in store.drums_between(0.0, 2.0, drum="kick")] == [0.25, 0.75]
+    np.testing.assert_array_equal(store.onsets_between(0.5, 2.0), [0.6])
+    assert store.chord_at(1.0) == "A:min" and store.chord_at(0.2) == "C:maj" and store.chord_at(3.5) is None
+    with pytest.raises(ConfigError, match="after its end"):
+        store.notes_between(2.0, 1.0)
+
+
+def test_tuner_reading_latest_and_at_time():
+    store = AnalysisStore()
+    assert store.tuner_reading() is None
+    store.add(events(f0_times=[0.0, 0.01, 0.02], f0_hz=[440.0, 452.0, -452.0], latest_s=0.03))
+    r = store.tuner_reading()  # the newest frame is unvoiced, the one before is recent enough
+    assert r.note == "A4" and round(r.cents) == 47 and r.f0_hz == 452.0 and r.time_s == 0.02 - 0.01
+    assert store.tuner_reading(at_s=0.0).as_tuple() == ("A4", 0.0, 440.0)
+    store.add(events(f0_times=np.arange(3, 40) * 0.01, f0_hz=np.full(37, -1.0), latest_s=0.4))
+    assert store.tuner_reading() is None  # the last voiced frame is 0.38 s old
+    assert store.tuner_reading(max_age_s=1.0).f0_hz == 452.0
+
+
+def test_to_annotation_keeps_only_analysed_tasks(tmp_path):
+    from models.annotations.contract import write_analysis
+
+    store = AnalysisStore(tasks=("chords", "onsets"))
+    store.add(events(chords=[ChordSegment(0.0, 1.0, "G:maj")], onsets=[0.2, 0.7], latest_s=1.0))
+    ann = store.to_annotation()
+    assert ann.duration_s == 1.0 and ann.f0 is None and ann.notes is None and ann.drums is None
+    assert [c.label for c in ann.chords] == ["G:maj"]
+    np.testing.assert_array_equal(ann.onsets, [0.2, 0.7])
+    written = write_analysis(ann, tmp_path, "take1")
+    assert any(p.suffix == ".lab" for p in written)
+    lab = next(p for p in written if p.suffix == ".lab").read_text()
+    assert "G:maj" in lab
+    with pytest.raises(ConfigError, match="unknown task"):
+        store.clear(tasks=("melody",))
+
+
+def test_f0_buffer_grows_amortised():
+    store = AnalysisStore()
+    for k in range(3000):  # 3000 single-frame adds: past several capacity doublings
+        store.add(events(f0_times=[k * 0.01], f0_hz=[100.0 + k], latest_s=(k + 1) * 0.01))
+    track = store.f0_track()
+    assert len(track) == 3000 and track.f0_hz[-1] == 3099.0 and track.times_s[1234] == pytest.approx(12.34)
+    assert store.changes_since(store.version - 10).f0 == (2990, 3000)
