@@ -335,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         models = {t: overrides[t] if t in overrides else bundled[t][0] for t in tasks if t in overrides or bundled.get(t)}
         if not models:
             raise ConfigError(f"no model for any of {', '.join(tasks)}: none is bundled; pass --model TASK=PATH")
+        for task in tasks:
+            if task not in models:
+                print(f"no model for {task} (none bundled, no --model): left out of the report", file=sys.stderr)
         for task, path in models.items():
             if not Path(path).is_file() or not Path(path).with_suffix(".json").is_file():
                 raise ConfigError(f"model {path} for {task} (or its .json card) not found; check the path")
