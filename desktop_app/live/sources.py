@@ -31,16 +31,17 @@ log = logging.getLogger(__name__)
 
 @runtime_checkable
 class AudioSource(Protocol):
-    """What the analysis worker pulls from. ``at_end`` is True only for a source that has run dry for good."""
+    """What the analysis worker pulls from (``desktop_app.audio.AudioCapture`` has it).
+
+    Optional: ``at_end`` (bool), True only for a source that has run dry for good (a file); the worker
+    then flushes the analyser and reports the end of the stream. A capture never ends.
+    """
 
     @property
     def sample_rate_hz(self) -> int: ...
 
     @property
     def overflow_count(self) -> int: ...
-
-    @property
-    def at_end(self) -> bool: ...
 
     def read(self, max_samples: int) -> tuple[np.ndarray, int, float]: ...
 
@@ -52,7 +53,8 @@ class FileAudioSource:
     ``clock`` since :meth:`start` (or since the first :meth:`read`), and its capture time is that
     instant. When ``buffer_s`` is set, samples older than that many seconds that were not read in time
     are dropped (a ring buffer overflow) and counted in :attr:`overflow_count`, like a real capture.
-    ``realtime=False``: every sample is readable at once and stamped with the read time.
+    ``realtime=False``: every sample is readable at once; a block is stamped as if it had just been
+    recorded (its last sample arriving at the read time).
 
     ``clock`` is injectable (a function returning seconds) so pacing is testable without sleeping.
     """
@@ -164,6 +166,6 @@ class FileAudioSource:
         self._position += n
         if self.realtime:
             capture_time_s = self._start_time + first / self._rate
-        else:
-            capture_time_s = self._clock()
+        else:  # as if the block had just been recorded, its last sample arriving now
+            capture_time_s = self._clock() - max(0, n - 1) / self._rate
         return block, first, capture_time_s

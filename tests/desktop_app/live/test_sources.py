@@ -47,7 +47,8 @@ def test_not_realtime_delivers_everything_at_once():
     while not src.at_end:
         block, first, t = src.read(300)
         sizes.append((first, block.size, t))
-    assert sizes == [(0, 300, 5.0), (300, 300, 5.0), (600, 300, 5.0), (900, 100, 5.0)]
+    assert sizes == [(0, 300, 5.0 - 299 / 8000), (300, 300, 5.0 - 299 / 8000), (600, 300, 5.0 - 299 / 8000),
+                     (900, 100, 5.0 - 99 / 8000)]
     assert src.duration_s == 0.125 and src.sample_rate_hz == 8000
     src.rewind()
     assert src.position == 0 and src.read(2000)[0].size == 1000
