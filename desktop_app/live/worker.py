@@ -82,7 +82,8 @@ class WorkerStats:
     ``cpu_load``: worker-thread CPU seconds per wall second since the previous stats (1.0 = one core
     busy). ``input_to_emit_s``: mean and max over that interval (None before any batch).
     ``latency_s``: per task, max input-to-emit + the analyser's algorithmic latency (front-end, model
-    lookahead, decoder delay) + the resampler's delay.
+    lookahead, decoder delay) + the resampler's delay; empty when no event was emitted in the interval
+    (``algorithmic_latency_s`` alone is always filled).
     """
 
     session: int
