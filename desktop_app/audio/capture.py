@@ -18,10 +18,13 @@ previous device is reopened (and restarted if it was running) and the error is r
 
 from __future__ import annotations
 
+import atexit
 import enum
 import logging
 import math
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +56,7 @@ class CaptureConfig:
     mix_max_channels: int = 2  # channel=None mixes the first N channels (PipeWire/Pulse report 32-64)
     stall_timeout_s: float = 1.0  # a running stream with no callback for this long counts as STALLED
     latency: str = "low"  # PortAudio's suggested latency: "low", "high" or seconds as a string
+    close_timeout_s: float = 2.0  # stop/close of a dead stream can hang in PortAudio: give up after this
 
     def __post_init__(self) -> None:
         if not (self.ring_duration_s > 0 and math.isfinite(self.ring_duration_s)):
@@ -155,14 +159,20 @@ class Resampler:
         return out, first_out
 
 
-def _map_portaudio_error(exc: Exception, device: InputDevice, what: str) -> AudioDeviceError:
+def _map_portaudio_error(exc: Exception, device: InputDevice, channels: int, sample_rate_hz: float) -> AudioDeviceError:
+    """Turn a sounddevice.PortAudioError into the AudioDeviceError a person can act on."""
     code = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
     text = str(exc.args[0]) if exc.args else str(exc)
     lowered = text.lower()
-    if code in _FORMAT_ERROR_CODES or "sample rate" in lowered or "channel" in lowered or "format" in lowered:
+    if code == -9997 or "sample rate" in lowered:
         return UnsupportedFormatError(
-            f"input device {device.label} refuses {what} ({text}); choose the device's own rate "
-            f"({device.default_samplerate_hz:g} Hz) or fewer channels (it has {device.max_input_channels})"
+            f"input device {device.label} refuses the sample rate {sample_rate_hz:g} Hz ({text}); use the "
+            f"device's own rate ({device.default_samplerate_hz:g} Hz) or leave the rate unset"
+        )
+    if code in _FORMAT_ERROR_CODES or "channel" in lowered or "format" in lowered:
+        return UnsupportedFormatError(
+            f"input device {device.label} refuses {channels} channel(s) of float32 at {sample_rate_hz:g} Hz "
+            f"({text}); choose fewer channels (it reports {device.max_input_channels}) or another device"
         )
     return DeviceUnavailableError(
         f"input device {device.label} could not be opened ({text}); it may be unplugged or in use by "
@@ -182,6 +192,7 @@ class AudioCapture:
         self._inverse_channels = 1.0
         self._started = False  # the user asked the stream to run
         self._finished = False  # PortAudio ended the stream
+        self._abandoned: list[object] = []  # streams whose stop/close never returned (dead server)
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -229,7 +240,7 @@ class AudioCapture:
                 device=resolved.index, channels=stream_channels, dtype="float32", samplerate=float(rate)
             )
         except sd.PortAudioError as exc:
-            raise _map_portaudio_error(exc, resolved, f"{stream_channels} channel(s) at {rate:g} Hz") from exc
+            raise _map_portaudio_error(exc, resolved, stream_channels, float(rate)) from exc
         except ValueError as exc:  # sounddevice raises ValueError for unknown devices
             raise DeviceUnavailableError(
                 f"input device {resolved.label} is not available any more ({exc}); rescan the devices"
@@ -301,9 +312,7 @@ class AudioCapture:
             )
         except sd.PortAudioError as exc:
             self._ring = None
-            raise _map_portaudio_error(
-                exc, settings.device, f"{settings.stream_channels} channel(s) at {settings.sample_rate_hz:g} Hz"
-            ) from exc
+            raise _map_portaudio_error(exc, settings.device, settings.stream_channels, settings.sample_rate_hz) from exc
         self._stream = stream
         self._settings = settings
         log.info(
@@ -315,16 +324,42 @@ class AudioCapture:
             1000.0 * float(stream.latency),
         )
 
+    def _call_bounded(self, action: str, function: Callable[[], None], stream: object) -> None:
+        """Run a PortAudio call that may never return on a dead device, waiting at most close_timeout_s.
+
+        PortAudio's JACK host waits for the server to acknowledge a stop; a server that was killed
+        never does. The call runs in a daemon thread; if it does not finish in time the stream is
+        abandoned (kept referenced, never touched again) so the app stays usable.
+        """
+
+        def call() -> None:
+            try:
+                function()
+            except Exception as exc:  # a dead device may fail to stop or close; nothing more to do
+                log.warning("%s the input stream failed: %s", action, exc)
+
+        worker = threading.Thread(target=call, name=f"featherlight-audio-{action}", daemon=True)
+        worker.start()
+        worker.join(self.config.close_timeout_s)
+        if worker.is_alive():
+            log.warning("%s the input stream did not return within %.1f s; abandoning it", action, self.config.close_timeout_s)
+            self._abandoned.append(stream)
+            # sounddevice terminates PortAudio at exit, which would wait for the same dead stream forever
+            exit_handler = getattr(portaudio(), "_exit_handler", None)
+            if exit_handler is not None:
+                atexit.unregister(exit_handler)
+
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
         self._started = False
         if stream is None:
             return
-        try:
+
+        def abort_and_close() -> None:
             stream.abort(ignore_errors=True)
             stream.close(ignore_errors=True)
-        except Exception as exc:  # a dead device may fail to close; nothing more to do
-            log.warning("closing the input stream failed: %s", exc)
+
+        self._call_bounded("closing", abort_and_close, stream)
 
     def start(self) -> None:
         """Start the callbacks (the ring keeps its position; indices continue)."""
@@ -334,18 +369,17 @@ class AudioCapture:
         try:
             self._stream.start()
         except sd.PortAudioError as exc:
-            raise _map_portaudio_error(exc, self._settings.device, "to start") from exc
+            settings = self._settings
+            raise _map_portaudio_error(exc, settings.device, settings.stream_channels, settings.sample_rate_hz) from exc
         self._started = True
         self._last_callback_monotonic_s = time.monotonic()
 
     def stop(self) -> None:
         """Stop the callbacks; the stream stays open and can be started again."""
         self._started = False
-        if self._stream is not None:
-            try:
-                self._stream.stop(ignore_errors=True)
-            except Exception as exc:
-                log.warning("stopping the input stream failed: %s", exc)
+        stream = self._stream
+        if stream is not None:
+            self._call_bounded("stopping", lambda: stream.stop(ignore_errors=True), stream)
 
     def close(self) -> None:
         """Stop and release the device."""

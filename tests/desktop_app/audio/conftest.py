@@ -187,6 +187,10 @@ def stop_jack_server(server: JackServer) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait(timeout=10)
+    shm = Path("/dev/shm")  # semaphores of clients that died with the server (names carry our unique name)
+    if shm.is_dir():
+        for leftover in shm.glob(f"jack*_{server.name}_*"):
+            leftover.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
@@ -214,5 +218,21 @@ def run_script(server: JackServer, script: str, out_dir: Path, *args: str, timeo
 def run_jack_script(jack_server, tmp_path):
     def run(script: str, *args: str, timeout_s: float = 120.0) -> dict:
         return run_script(jack_server, script, tmp_path, *args, timeout_s=timeout_s)
+
+    return run
+
+
+@pytest.fixture
+def private_jack_server(tmp_path) -> JackServer:
+    """A JACK server of the test's own, for scenarios that kill it."""
+    server = start_jack_server(tmp_path / "private_jackd.log")
+    yield server
+    stop_jack_server(server)
+
+
+@pytest.fixture
+def run_script_on(tmp_path):
+    def run(server: JackServer, script: str, *args: str, timeout_s: float = 120.0) -> dict:
+        return run_script(server, script, tmp_path, *args, timeout_s=timeout_s)
 
     return run
