@@ -287,7 +287,11 @@ class AudioCapture:
                         self.start()
                     log.warning("restored the previous input device %s", previous.device.label)
                 except AudioDeviceError as restore_error:
+                    self._settings = None
+                    self._ring = None
                     log.error("the previous input device %s could not be reopened: %s", previous.device.label, restore_error)
+            else:
+                self._settings = None
             raise
         return settings
 

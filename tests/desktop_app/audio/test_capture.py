@@ -211,3 +211,16 @@ def test_callback_allocates_no_arrays(fake_portaudio):
         tracemalloc.stop()
     assert peak - baseline < 4096  # one 4096-frame float32 temporary alone would be 16 KiB
     assert capture.callback_error_count == 0 and capture.samples_captured == 201 * 4096
+
+
+def test_failed_switch_with_previous_gone_too_leaves_a_closed_capture(fake_portaudio):
+    capture = AudioCapture()
+    capture.open("USB Mic")
+    capture.start()
+    fake_portaudio.refuse_open.update({1, 2})  # the new device is busy and the old one vanished meanwhile
+    with pytest.raises(DeviceUnavailableError, match="Interface"):
+        capture.switch_device("Interface")
+    assert capture.state is CaptureState.CLOSED and capture.device is None and capture.samples_captured == 0
+    fake_portaudio.refuse_open.clear()
+    capture.open("USB Mic")  # usable again
+    assert capture.state is CaptureState.STOPPED
