@@ -149,9 +149,9 @@ class FrontEnd:
         n_new = max(0, stop - self._next_frame)
         if n_new == 0:
             return np.zeros((0, cfg.n_bins), dtype=np.float32)
-        starts = (self._next_frame + np.arange(n_new)) * cfg.hop_samples - half - self._buffer_start
-        idx = starts[:, None] + np.arange(cfg.window_samples)[None, :]
-        frames = self._buffer[idx] * self._window
+        first = self._next_frame * cfg.hop_samples - half - self._buffer_start
+        span = self._buffer[first : first + (n_new - 1) * cfg.hop_samples + cfg.window_samples]
+        frames = np.lib.stride_tricks.sliding_window_view(span, cfg.window_samples)[:: cfg.hop_samples] * self._window
         spectrum = np.abs(np.fft.rfft(frames, n=cfg.n_fft, axis=1))
         features = np.log1p(cfg.log_gain * (spectrum @ self._filterbank)).astype(np.float32)
         self._next_frame += n_new
