@@ -1,0 +1,106 @@
+"""The pitch view: a piano roll (MIDI on the y axis, note names on the ticks) with detected notes as
+rectangles and the f0 curve over them (voiced frames only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+from desktop_app.live.store import AnalysisStore, StoreChanges
+from desktop_app.views.lane import Lane
+
+__all__ = ["PianoRoll", "hz_to_midi"]
+
+_NOTE_BRUSH = QColor(70, 130, 200, 150)
+_NOTE_PEN = QColor(40, 90, 160)
+_F0_PEN = (230, 90, 40)
+
+
+def hz_to_midi(f0_hz: np.ndarray) -> np.ndarray:
+    """MIDI pitch of each voiced frequency; NaN for unvoiced frames (f0 <= 0), so the curve breaks there."""
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
+    out = np.full(f0_hz.shape, np.nan)
+    voiced = f0_hz > 0
+    out[voiced] = 69.0 + 12.0 * np.log2(f0_hz[voiced] / 440.0)
+    return out
+
+
+class PianoRoll(Lane):
+    title = "Pitch and notes"
+    task = "pitch"
+
+    def __init__(self, plot: pg.PlotItem, midi_range: tuple[int, int] = (36, 96)) -> None:
+        super().__init__(plot)
+        self.plot.setYRange(*midi_range, padding=0)
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.note_items: list[QGraphicsRectItem] = []
+        self.f0_curve = pg.PlotDataItem(pen=pg.mkPen(_F0_PEN, width=2), connect="finite")
+        self.f0_curve.setClipToView(True)
+        self.plot.addItem(self.f0_curve)
+        self._f0_times_s = np.empty(0)
+        self._f0_midi = np.empty(0)
+        self._f0_visible = True
+        self._notes_visible = True
+
+    # --- layers: notes and f0 can be shown separately ------------------------------------------
+    def items(self) -> list:
+        return [*self.note_items, self.f0_curve]
+
+    def set_visible(self, visible: bool) -> None:
+        self.set_notes_visible(visible)
+        self.set_f0_visible(visible)
+        self._visible = bool(visible)
+
+    def set_notes_visible(self, visible: bool) -> None:
+        self._notes_visible = bool(visible)
+        for item in self.note_items:
+            item.setVisible(self._notes_visible)
+
+    def set_f0_visible(self, visible: bool) -> None:
+        self._f0_visible = bool(visible)
+        self.f0_curve.setVisible(self._f0_visible)
+
+    @property
+    def notes_visible(self) -> bool:
+        return self._notes_visible
+
+    @property
+    def f0_visible(self) -> bool:
+        return self._f0_visible
+
+    # --- drawing ----------------------------------------------------------------------------------
+    def _clear_items(self) -> None:
+        for item in self.note_items:
+            self.plot.removeItem(item)
+        self.note_items = []
+        self._f0_times_s = np.empty(0)
+        self._f0_midi = np.empty(0)
+        self.f0_curve.setData([], [])
+
+    def _add(self, store: AnalysisStore, changes: StoreChanges) -> None:
+        start, stop = changes.notes
+        notes = store.notes
+        for note in notes[start:stop]:
+            rect = QGraphicsRectItem(QRectF(note.onset_s, note.pitch_midi - 0.4, note.offset_s - note.onset_s, 0.8))
+            rect.setBrush(QBrush(_NOTE_BRUSH))
+            pen = QPen(_NOTE_PEN)
+            pen.setCosmetic(True)
+            rect.setPen(pen)
+            rect.setVisible(self._notes_visible)
+            rect.setZValue(-1)  # under the f0 curve
+            self.plot.addItem(rect)
+            self.note_items.append(rect)
+        start, stop = changes.f0
+        if stop > start:
+            track = store.f0_slice(start, stop)
+            self._f0_times_s = np.concatenate([self._f0_times_s, track.times_s])
+            self._f0_midi = np.concatenate([self._f0_midi, hz_to_midi(track.f0_hz)])
+            self.f0_curve.setData(self._f0_times_s, self._f0_midi, connect="finite")
+
+    @property
+    def voiced_point_count(self) -> int:
+        """How many f0 points the curve draws (voiced frames)."""
+        return int(np.count_nonzero(np.isfinite(self._f0_midi)))

@@ -1,0 +1,180 @@
+"""The shared time axis: piano roll, chord lane, drum lanes and onset lane linked on X, with live follow.
+
+:class:`TimelineView` owns the plots and the lanes; :meth:`TimelineView.refresh` draws what changed in
+the store since the last call (the 60 Hz timer calls it). In live mode the view follows the present
+(the newest analysed time at the right edge); moving the range back (drag, wheel) pauses following
+and :meth:`TimelineView.set_following` resumes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from desktop_app.live.store import AnalysisStore
+from desktop_app.views.chord_lane import ChordLane
+from desktop_app.views.drum_lanes import DrumLanes
+from desktop_app.views.lane import Lane
+from desktop_app.views.note_axis import NoteAxis
+from desktop_app.views.onset_lane import OnsetLane
+from desktop_app.views.piano_roll import PianoRoll
+from models.errors import ConfigError
+
+__all__ = ["TimelineConfig", "TimelineView"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TimelineConfig:
+    follow_window_s: float = 10.0  # the span shown while following the present
+    follow_tolerance_s: float = 0.25  # a right edge this far behind the present still counts as following
+    file_margin_s: float = 0.5
+
+
+class TimelineView(QWidget):
+    """The four lanes on one zoomable, scrollable time axis. ``followingChanged(bool)`` on every change."""
+
+    followingChanged = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None, config: TimelineConfig = TimelineConfig()) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setBackground("w")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+        pitch_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": NoteAxis("left")})
+        chord_plot = self.graphics.addPlot(row=1, col=0)
+        drum_plot = self.graphics.addPlot(row=2, col=0)
+        onset_plot = self.graphics.addPlot(row=3, col=0)
+        for plot in (chord_plot, drum_plot, onset_plot):
+            plot.setXLink(pitch_plot)
+        for plot in (pitch_plot, chord_plot, drum_plot):
+            plot.getAxis("bottom").setStyle(showValues=False)
+        onset_plot.setLabel("bottom", "time", units="s")
+        for plot in (pitch_plot, chord_plot, drum_plot, onset_plot):
+            plot.getAxis("left").setWidth(60)
+        layout_ = self.graphics.ci.layout
+        for row, stretch in enumerate((6, 1, 2, 1)):
+            layout_.setRowStretchFactor(row, stretch)
+        self.piano_roll = PianoRoll(pitch_plot)
+        self.chord_lane = ChordLane(chord_plot)
+        self.drum_lanes = DrumLanes(drum_plot)
+        self.onset_lane = OnsetLane(onset_plot)
+        self.lanes: dict[str, Lane] = {"pitch": self.piano_roll, "chords": self.chord_lane,
+                                       "drums": self.drum_lanes, "onsets": self.onset_lane}
+        self._drawn_version = 0
+        self._following = False
+        self._live = False
+        self._setting_range = False
+        self._latest_s = 0.0
+        self.x_plot = pitch_plot
+        pitch_plot.setXRange(0, config.follow_window_s, padding=0)
+        pitch_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range_changed)
+
+    # --- drawing ------------------------------------------------------------------------------------
+    @property
+    def drawn_version(self) -> int:
+        return self._drawn_version
+
+    def reset(self, store: AnalysisStore) -> None:
+        """Forget what was drawn (the next refresh redraws the store from scratch)."""
+        self._drawn_version = 0
+        self._latest_s = 0.0
+        self.refresh(store)
+
+    def refresh(self, store: AnalysisStore) -> bool:
+        """Draw what the store gained since the last refresh; True when something was drawn."""
+        version = store.version
+        if version == self._drawn_version:
+            return False
+        changes = store.changes_since(self._drawn_version)
+        for lane in self.lanes.values():
+            lane.apply_changes(store, changes)
+        self._drawn_version = changes.version
+        self._latest_s = store.latest_time_s
+        if self._live and self._following:
+            self._show_present()
+        return True
+
+    # --- the time axis ------------------------------------------------------------------------------
+    def x_range(self) -> tuple[float, float]:
+        x0, x1 = self.x_plot.getViewBox().viewRange()[0]
+        return float(x0), float(x1)
+
+    def set_x_range(self, t0_s: float, t1_s: float) -> None:
+        """Show ``[t0_s, t1_s]`` as if the user had scrolled there (following pauses when it is in the past)."""
+        self.x_plot.setXRange(t0_s, t1_s, padding=0)
+
+    def show_whole(self, duration_s: float) -> None:
+        """File mode: show the whole file."""
+        self._setting_range = True
+        try:
+            self.x_plot.setXRange(0, max(duration_s, 0.1) + self.config.file_margin_s, padding=0)
+        finally:
+            self._setting_range = False
+
+    def set_live(self, live: bool) -> None:
+        """Live mode follows the present; file mode does not."""
+        self._live = bool(live)
+        self.set_following(self._live)
+
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    @property
+    def following(self) -> bool:
+        return self._following
+
+    def set_following(self, following: bool) -> None:
+        following = bool(following)
+        changed = following != self._following
+        self._following = following
+        if following:
+            self._show_present()
+        if changed:
+            self.followingChanged.emit(following)
+
+    def _show_present(self) -> None:
+        x0, x1 = self.x_range()
+        width = x1 - x0 if x1 > x0 else self.config.follow_window_s
+        right = max(self._latest_s, width)
+        self._setting_range = True
+        try:
+            self.x_plot.setXRange(right - width, right, padding=0)
+        finally:
+            self._setting_range = False
+
+    def _on_x_range_changed(self, _viewbox, x_range) -> None:
+        if self._setting_range or not self._following:
+            return
+        right = float(x_range[1])
+        if right < self._latest_s - self.config.follow_tolerance_s:
+            log.debug("following paused: the view was moved back to end at %.2f s (present %.2f s)", right,
+                      self._latest_s)
+            self._following = False
+            self.followingChanged.emit(False)
+
+    # --- layers -------------------------------------------------------------------------------------
+    def set_layer_visible(self, layer: str, visible: bool) -> None:
+        """``layer``: "f0", "notes", "chords", "drums" or "onsets"."""
+        if layer == "f0":
+            self.piano_roll.set_f0_visible(visible)
+        elif layer == "notes":
+            self.piano_roll.set_notes_visible(visible)
+        elif layer in ("chords", "drums", "onsets"):
+            self.lanes[layer].set_visible(visible)
+        else:
+            raise ConfigError(f"unknown layer {layer!r}; expected one of f0, notes, chords, drums, onsets")
+
+    def set_models_present(self, tasks: tuple[str, ...]) -> None:
+        """Lanes of tasks without a model say "no model"."""
+        for task, lane in self.lanes.items():
+            lane.set_has_model(task in tasks)
