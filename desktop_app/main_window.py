@@ -46,6 +46,12 @@ def _audio_extensions() -> frozenset[str]:
     return AUDIO_EXTENSIONS
 
 
+def _default_capture():
+    from desktop_app.audio.capture import AudioCapture
+
+    return AudioCapture()
+
+
 def _default_device_lister() -> list:
     from desktop_app.audio.devices import list_input_devices
 
@@ -53,16 +59,20 @@ def _default_device_lister() -> list:
 
 
 class MainWindow(QMainWindow):
-    """The analysis window. ``catalog`` and ``device_lister`` can be replaced (tests)."""
+    """The analysis window. ``catalog``, ``device_lister`` (-> InputDevice list) and ``capture_factory``
+    (-> an AudioCapture-like input: open/start/stop/close plus the AudioSource reading side) can be
+    replaced (tests)."""
 
     def __init__(self, catalog: ModelCatalog | None = None,
-                 device_lister: Callable[[], list] | None = None) -> None:
+                 device_lister: Callable[[], list] | None = None,
+                 capture_factory: Callable[[], object] | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Featherlight")
         self.resize(1100, 720)
         self.setAcceptDrops(True)
         self.catalog = catalog if catalog is not None else ModelCatalog()
         self._device_lister = device_lister or _default_device_lister
+        self._capture_factory = capture_factory or _default_capture
         self.store = AnalysisStore()
         self.file_job: FileAnalysisJob | None = None
         self.current_file: Path | None = None
@@ -341,9 +351,7 @@ class MainWindow(QMainWindow):
             return False
         try:
             analyzer = self._build_analyzer()
-            from desktop_app.audio.capture import AudioCapture
-
-            capture = self.capture or AudioCapture()
+            capture = self.capture or self._capture_factory()
             capture.open(device)
             capture.start()
         except FeatherlightError as exc:

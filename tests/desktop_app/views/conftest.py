@@ -102,3 +102,9 @@ def wav(tmp_path) -> Path:
     path = tmp_path / "melody.wav"
     sf.write(path, make_signal(3.0), SR)
     return path
+
+
+@pytest.fixture
+def melody():
+    """make_signal(duration_s=3.0, sample_rate_hz=16000, seed=0) -> float32 samples."""
+    return make_signal

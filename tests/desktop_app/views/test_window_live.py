@@ -1,0 +1,108 @@
+"""Live mode in the main window with a fake input (a FileAudioSource behind the AudioCapture interface):
+Start fills the views and the status bar, Stop stops, a device that fails to open is reported and the
+window keeps its previous state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from desktop_app.audio import DeviceUnavailableError
+from desktop_app.live.model_choice import ModelCatalog
+from desktop_app.live.sources import FileAudioSource
+from desktop_app.main_window import MainWindow
+
+
+@dataclass(frozen=True)
+class FakeDevice:
+    index: int
+    name: str
+    is_default: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (Fake API)"
+
+
+class FakeCapture:
+    """Opens only devices whose name does not contain "broken"; reads a tone+clicks signal as it plays."""
+
+    def __init__(self, samples, rate) -> None:
+        self._source = FileAudioSource(samples, rate, realtime=False)
+        self.opened: list[str] = []
+        self.running = False
+
+    def open(self, device):
+        if "broken" in device.name:
+            raise DeviceUnavailableError(f"input device {device.label} is not available any more; rescan the devices")
+        self.opened.append(device.name)
+
+    def start(self):
+        self.running = True
+
+    def stop(self):
+        self.running = False
+
+    def close(self):
+        self.running = False
+
+    @property
+    def sample_rate_hz(self):
+        return self._source.sample_rate_hz
+
+    @property
+    def overflow_count(self):
+        return self._source.overflow_count
+
+    def read(self, max_samples):
+        return self._source.read(max_samples)
+
+
+DEVICES = [FakeDevice(0, "broken mic"), FakeDevice(1, "good mic", is_default=True)]
+
+
+@pytest.fixture
+def live_window(qtbot, user_models, melody):
+    capture = FakeCapture(melody(3.0), 16000)
+    window = MainWindow(catalog=ModelCatalog(scan_bundled=False, user_dir=user_models),
+                        device_lister=lambda: list(DEVICES), capture_factory=lambda: capture)
+    qtbot.addWidget(window)
+    window.show()
+    yield window, capture
+    window.close()
+
+
+def test_start_fills_the_views_and_the_status_bar_then_stop(qtbot, live_window, message_boxes):
+    window, capture = live_window
+    assert window.device_combo.currentText() == "good mic (Fake API)"  # the default device is preselected
+    assert window.start_button.isEnabled()
+    assert window.start_live() is True
+    assert window.is_live and capture.running and capture.opened == ["good mic"]
+    assert window.start_button.text() == "Stop"
+    assert window.timeline.live and window.follow_action.isChecked()
+    qtbot.waitUntil(lambda: window.store.latest_time_s >= 2.9 and window.stats_label.text() != "", timeout=30000)
+    window.redraw()
+    counts = window.store.counts()
+    assert counts["f0"] > 0 and counts["onsets"] > 0
+    assert window.timeline.onset_lane.tick_times_s.size == counts["onsets"]
+    assert len(window.timeline.piano_roll.note_items) == counts["notes"]
+    assert "CPU" in window.stats_label.text() and "overflows 0" in window.stats_label.text()
+    window.toggle_live()
+    assert not window.is_live and not capture.running
+    assert window.start_button.text() == "Start"
+    assert message_boxes == []
+
+
+def test_a_device_that_fails_to_open_is_reported_and_nothing_changes(qtbot, live_window, message_boxes):
+    window, capture = live_window
+    window.device_combo.setCurrentIndex(0)  # the broken one
+    assert window.start_live() is False
+    assert len(message_boxes) == 1
+    title, text = message_boxes[0]
+    assert title == "Cannot start live input" and "broken mic (Fake API)" in text
+    assert not window.is_live and window.worker is None
+    assert window.start_button.text() == "Start" and window.start_button.isEnabled()
+    window.device_combo.setCurrentIndex(1)
+    assert window.start_live() is True  # still usable
+    window.stop_live()
