@@ -36,6 +36,12 @@ __all__ = [
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
 #: TrainConfig fields that may change between a run and its ``--resume`` (they do not change results).
+#: Random transposition range (semitones, both ways) by task when a run does not set one. Features move
+#: by 3 bins a semitone; pitch targets by 5 bins, chord roots by one pitch class. Rendered corpora are
+#: already transposed per piece, but a run sees each excerpt in one key only; shifting excerpts again
+#: at random removes the key bias of a few hours of music (chords overfit without it).
+DEFAULT_TRANSPOSE: dict[str, int] = {"pitch": 4, "chords": 6}
+
 RESULT_NEUTRAL_FIELDS: tuple[str, ...] = ("epochs", "patience", "device", "workers", "cache_dir")
 
 
@@ -64,9 +70,9 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
     if task == "pitch":  # wide temporal stage: 360 outputs need a rich spectral code
         return NetConfig(**common, temporal_channels=(256, 256, 256), temporal_kernel=(1, 3, 3),
                          temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
-    if task == "chords":  # long context (receptive field ~0.7 s) and 100 ms lookahead
-        return NetConfig(**common, output_activation="softmax", temporal_channels=(128, 128, 128, 128, 128),
-                         temporal_kernel=(1, 3, 3, 3, 3), temporal_dilation=(1, 1, 2, 4, 8),
+    if task == "chords":  # long context (receptive field ~1.3 s) and 100 ms lookahead
+        return NetConfig(**common, output_activation="softmax", temporal_channels=(128, 128, 128, 128, 128, 128),
+                         temporal_kernel=(1, 3, 3, 3, 3, 3), temporal_dilation=(1, 1, 2, 4, 8, 16),
                          dropout=0.2, lookahead_frames=10)
     # drums, onsets: short context, events are local
     return NetConfig(**common, temporal_channels=(128, 128, 128), temporal_kernel=(1, 3, 3),
@@ -80,7 +86,8 @@ class TrainConfig:
     ``excerpt_frames`` frames (10 ms each) per training example; an epoch draws enough excerpts to
     cover the training audio once (``excerpts_per_epoch`` overrides). ``gain_db_range``: random audio
     gain (exact, applied to the cached linear magnitudes, see :mod:`models.training.data`);
-    ``transpose_semitones``: pitch only, random whole-semitone shifts of features and targets.
+    ``transpose_semitones``: pitch and chords, random whole-semitone shifts of features and targets
+    (``None``: the task's default, :data:`DEFAULT_TRANSPOSE`).
     """
 
     task: str
@@ -102,7 +109,7 @@ class TrainConfig:
     positive_weight: float = 5.0  # BCE pos_weight of positive targets: pitch saliences, drum/onset hits
     pitch_target_std_cents: float = 25.0
     gain_db_range: tuple[float, float] = (-12.0, 6.0)
-    transpose_semitones: int = 0  # pitch only; 0 = off
+    transpose_semitones: int | None = None  # pitch and chords; 0 = off, None = DEFAULT_TRANSPOSE[task]
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -126,11 +133,13 @@ class TrainConfig:
         if len(gain) != 2 or gain[0] > gain[1]:
             raise ConfigError(f"gain_db_range must be (low_db, high_db) with low <= high, got {self.gain_db_range}")
         object.__setattr__(self, "gain_db_range", gain)
+        if self.transpose_semitones is None:
+            object.__setattr__(self, "transpose_semitones", DEFAULT_TRANSPOSE.get(self.task, 0))
         if self.transpose_semitones < 0:
             raise ConfigError(f"transpose_semitones must be >= 0, got {self.transpose_semitones}")
-        if self.transpose_semitones and self.task != "pitch":
-            raise ConfigError(f"transpose_semitones applies to the pitch task only (task is {self.task!r}); "
-                              "set it to 0")
+        if self.transpose_semitones and self.task not in DEFAULT_TRANSPOSE:
+            raise ConfigError(f"transpose_semitones applies to the pitch and chords tasks only (task is "
+                              f"{self.task!r}); set it to 0")
         if not self.net:
             object.__setattr__(self, "net", default_net_config(self.task).to_dict())
         else:  # validate now, and store one canonical form (tuples, as NetConfig.to_dict gives)

@@ -14,10 +14,10 @@ alternative. Measured on the 2-core development CPU (10 min of audio, default pi
 with cached features (0.11 s of it preparing data) against 7.5 s on the fly (0.8 s of it STFTs). The
 network dominates either way; caching saves the STFT work and keeps labels and features aligned.
 
-Pitch transposition (``transpose_semitones``): the 288 front-end bins are 3 per semitone and the 360
-pitch bins 5 per semitone, so a shift by ``s`` semitones moves features by ``3 s`` bins and the
-salience targets by ``5 s`` bins (zeros shift in; frames whose pitch leaves the grid lose their
-salience mask).
+Transposition (``transpose_semitones``, pitch and chords): the 288 front-end bins are 3 per semitone
+and the 360 pitch bins 5 per semitone, so a shift by ``s`` semitones moves features by ``3 s`` bins and
+the salience targets by ``5 s`` bins (zeros shift in; frames whose pitch leaves the grid lose their
+salience mask). Chord classes ``q * 12 + r`` become ``q * 12 + (r + s) mod 12``; N stays N.
 
 Excerpts are drawn from a generator seeded by ``(seed, epoch, index)``: an epoch's batches are the
 same whatever the number of workers, and a resumed run sees the same data as an uninterrupted one.
@@ -38,7 +38,8 @@ import numpy as np
 from models.annotations.dataset import load_dataset
 from models.annotations.types import Annotation
 from models.audio import load_audio
-from models.errors import DatasetError
+from models.decoders.vocabulary import ChordVocabulary
+from models.errors import ConfigError, DatasetError
 from models.fileio import atomic_path
 from models.frontend import FrontEnd, FrontEndConfig
 from models.training.targets import task_targets
@@ -142,7 +143,7 @@ class TrainExcerpts:
     """A map-style dataset (torch-compatible) of random training excerpts, reproducible per epoch.
 
     Item ``i`` of epoch ``e``: a file drawn with probability proportional to its length, a random
-    start, a random gain in ``gain_db_range`` and (pitch) a random transposition, all from a generator
+    start, a random gain in ``gain_db_range`` and (pitch, chords) a random transposition, all from a generator
     seeded by ``(seed, e, i)``. Files shorter than ``excerpt_frames`` are zero-padded with mask 0.
     Returns ``(features (E, n_bins) float32, targets, mask)`` numpy arrays.
     """
@@ -156,6 +157,9 @@ class TrainExcerpts:
         self.seed = int(seed)
         self.gain_db_range = (float(gain_db_range[0]), float(gain_db_range[1]))
         self.transpose_semitones = int(transpose_semitones)
+        if self.transpose_semitones and task not in ("pitch", "chords"):
+            raise ConfigError(f"transposition applies to pitch and chords only, not {task!r}")
+        self._no_chord = ChordVocabulary().no_chord_index
         lengths = np.array([f.n_frames for f in self.files], dtype=np.float64)
         self._weights = lengths / lengths.sum()
         self.total_frames = int(lengths.sum())
@@ -185,7 +189,11 @@ class TrainExcerpts:
         targets[: stop - start] = f.targets[start:stop]
         mask = np.zeros((e, *f.mask.shape[1:]), dtype=np.float32)
         mask[: stop - start] = f.mask[start:stop]
-        if shift:
+        if shift and self.task == "chords":
+            features = _shift(features, FEATURE_BINS_PER_SEMITONE * shift)
+            chord = (targets >= 0) & (targets < self._no_chord)
+            targets = np.where(chord, (targets // 12) * 12 + (targets % 12 + shift) % 12, targets)
+        elif shift:
             features = _shift(features, FEATURE_BINS_PER_SEMITONE * shift)
             sal = _shift(targets[:, :-1], PITCH_BINS_PER_SEMITONE * shift)
             lost = (targets[:, -1] > 0) & (sal.max(axis=1) < 0.5)

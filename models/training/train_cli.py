@@ -60,7 +60,8 @@ def register(subparsers) -> None:
                         help="data-loader worker processes (default 0: in the main process)")
     parser.add_argument("--cache", type=Path, metavar="DIR", help="feature cache folder (default RUN_DIR/cache)")
     parser.add_argument("--transpose", type=int, default=None, metavar="SEMITONES",
-                        help="pitch only: random transposition of up to this many semitones (default 0)")
+                        help="pitch and chords: random transposition of up to this many semitones either "
+                        "way (default: pitch 4, chords 6; 0 turns it off)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the interrupted run in RUN_DIR (same settings)")
     mode.add_argument("--overwrite", action="store_true", help="delete an earlier run in RUN_DIR and start over")

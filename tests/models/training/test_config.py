@@ -34,12 +34,20 @@ def test_config_defaults_and_round_trip():
     assert "epochs" not in cfg.result_dict() and "seed" in cfg.result_dict()
 
 
+def test_transposition_defaults_per_task():
+    assert TrainConfig(task="chords", train_dir="a", valid_dir="b").transpose_semitones == 6
+    assert TrainConfig(task="pitch", train_dir="a", valid_dir="b").transpose_semitones == 4
+    assert TrainConfig(task="drums", train_dir="a", valid_dir="b").transpose_semitones == 0
+    assert TrainConfig(task="chords", train_dir="a", valid_dir="b", transpose_semitones=0).transpose_semitones == 0
+
+
 @pytest.mark.parametrize("kwargs, words", [
     ({"task": "beats"}, "beats"),
     ({"device": "tpu"}, "tpu"),
     ({"batch_size": 0}, "batch_size"),
     ({"gain_db_range": (6.0, -6.0)}, "gain_db_range"),
-    ({"transpose_semitones": 2, "task": "drums"}, "pitch task only"),
+    ({"transpose_semitones": 2, "task": "drums"}, "pitch and chords tasks only"),
+    ({"transpose_semitones": -1, "task": "chords"}, ">= 0"),
     ({"net": default_net_config("drums").to_dict()}, "needs 1"),
 ])
 def test_config_errors(kwargs, words):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from models.audio import write_audio
+from models.decoders.vocabulary import ChordVocabulary
 from models.errors import DatasetError
 from models.frontend import FrontEnd, FrontEndConfig
 from models.training.data import TrainExcerpts, apply_gain, cached_features, feature_cache_key, load_task_files
@@ -104,6 +105,38 @@ def test_pitch_transposition_moves_features_and_targets_together(tmp_path, datas
             assert y[frame, -1] == 1.0
             return
     pytest.fail("no transposed excerpt in 40 draws")
+
+
+def test_chord_transposition_rotates_roots_with_the_features(tmp_path, dataset_factory):
+    root = dataset_factory("chords", n_train=1, n_valid=1)
+    files = load_task_files(root / "train", "chords", tmp_path / "cache")
+    f = files[0]
+    vocab = ChordVocabulary()
+    ds = TrainExcerpts(files, task="chords", excerpt_frames=f.n_frames, seed=0, transpose_semitones=5)
+    seen = set()
+    for index in range(30):
+        x, y, m = ds[index]
+        labelled = f.targets >= 0
+        np.testing.assert_array_equal(y < 0, ~labelled)  # unlabelled frames stay unlabelled
+        np.testing.assert_array_equal(m, f.mask)
+        plain, moved = f.targets[labelled], y[labelled]
+        is_n = plain == vocab.no_chord_index
+        np.testing.assert_array_equal(moved[is_n], plain[is_n])  # N stays N
+        np.testing.assert_array_equal(moved // 12, plain // 12)  # the quality is kept
+        semis = {int(s) for s in (moved[~is_n] % 12 - plain[~is_n] % 12) % 12}
+        assert len(semis) == 1  # one shift for the whole excerpt
+        s = semis.pop()
+        seen.add(s)
+        signed = s if s <= 5 else s - 12
+        frame = 30
+        feat_plain = np.asarray(f.features[frame])
+        if signed > 0:
+            np.testing.assert_array_equal(x[frame, 3 * signed:], feat_plain[:-3 * signed])
+        elif signed < 0:
+            np.testing.assert_array_equal(x[frame, :3 * signed], feat_plain[-3 * signed:])
+        else:
+            np.testing.assert_array_equal(x[frame], feat_plain)
+    assert len(seen) >= 5  # shifts are drawn at random over the range
 
 
 def test_missing_labels_are_all_listed(tmp_path, dataset_factory):
