@@ -45,9 +45,9 @@ class PeakPickingConfig:
     threshold: Thresholds = DEFAULT_THRESHOLD
     delta: float = 0.05  # a peak exceeds its local mean by at least this
     pre_max_frames: int = 3
-    post_max_frames: int = 2
+    post_max_frames: int = 1  # with post_avg_frames, what the online decoder waits for: one hop
     pre_avg_frames: int = 10
-    post_avg_frames: int = 2
+    post_avg_frames: int = 1
     combine_frames: int = 3  # a peak closer than this to the last kept peak of its class is dropped
     refine: bool = True  # sub-frame peak time by parabolic interpolation
 

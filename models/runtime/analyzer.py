@@ -9,7 +9,10 @@ Timing. A model with ``lookahead_frames = L`` emits, for input frame ``j``, the 
 frame ``j - L``; the analyser drops the first ``L`` rows of a stream (they describe frames before t = 0)
 and, at :meth:`Analyzer.finish`, feeds ``L`` silent frames (all-zero features, which is what digital
 silence gives) so the last ``L`` frames are described too. Row ``k`` handed to a decoder therefore
-describes frame ``k``, time ``k * hop_s``, and the decoders' times need no correction.
+describes frame ``k``, time ``k * hop_s``, and the decoders' times need no correction. A model with
+anticipation (``L = -a``: row ``j`` describes frame ``j + a``, drums and onsets) gets ``a`` all-zero rows
+in front of its stream instead (no row describes frames ``0 .. a-1``) and nothing at the end; its last
+``a`` rows describe frames just past the last one (at most ``a`` hops, inside the front-end's padding).
 
 Latency of a task (:attr:`Analyzer.latency_s`): front-end lookahead (half a window, 32 ms) + model
 lookahead (``L`` hops) + decoder delay (frames after an event before it is final), in seconds. Pitch
@@ -212,13 +215,17 @@ class _TaskRunner:
 
     def reset(self) -> None:
         self._state = self.model.initial_state()
-        self._skip = self.lookahead_frames  # stream rows that describe frames before t = 0
+        self._skip = max(self.lookahead_frames, 0)  # stream rows that describe frames before t = 0
+        self._lead = max(-self.lookahead_frames, 0)  # anticipation: frames no row describes
         self.decoder.reset()
 
     def feed(self, frames: np.ndarray) -> Any:
         if frames.shape[0] == 0:
             return None
         probs, self._state = self.model.run(frames, self._state)
+        if self._lead:
+            probs = np.concatenate([np.zeros((self._lead, probs.shape[1]), dtype=probs.dtype), probs])
+            self._lead = 0
         if self._skip:
             drop = min(self._skip, probs.shape[0])
             probs = probs[drop:]
@@ -230,7 +237,7 @@ class _TaskRunner:
     def finish(self, n_bins: int) -> list[Any]:
         """Release the last ``lookahead_frames`` rows with silent frames, then flush the decoder."""
         outputs = []
-        if self.lookahead_frames:
+        if self.lookahead_frames > 0:
             outputs.append(self.feed(np.zeros((self.lookahead_frames, n_bins), dtype=np.float32)))
         outputs.append(self.decoder.flush())
         return outputs

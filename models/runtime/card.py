@@ -18,7 +18,8 @@ Schema version 1 (every key required unless noted)::
     hop_samples             hop between frames (== frontend["hop_samples"])
     frontend                FrontEndConfig as a dict
     net                     NetConfig as a dict (task, n_outputs, n_bins, widths, lookahead_frames, ...)
-    lookahead_frames        output frame t describes input frame t - lookahead_frames
+    lookahead_frames        output frame t describes input frame t - lookahead_frames (negative:
+                            anticipation, see models.training.nets; at least -3 with the default front-end)
     receptive_field_frames  past frames (including the current one) an output depends on
     latency_ms              front-end lookahead + model lookahead + decoder delay
     state_shapes            shapes of the ONNX state inputs, batch 1, in order
@@ -214,9 +215,10 @@ class ModelCard:
         if len(set(self.labels)) != len(self.labels):
             raise bad("labels", "repeats a name", "give every output a distinct label")
         self._validate_task_outputs(bad)
-        if self.net["lookahead_frames"] != self.lookahead_frames or self.lookahead_frames < 0:
+        max_ahead = int(frontend.lookahead_samples // frontend.hop_samples)
+        if self.net["lookahead_frames"] != self.lookahead_frames or self.lookahead_frames < -max_ahead:
             raise bad("lookahead_frames", f"is {self.lookahead_frames}, the network's is {self.net['lookahead_frames']}",
-                      "make them equal and >= 0")
+                      f"make them equal and >= -{max_ahead} (the front-end sees {max_ahead} hops ahead)")
         if self.receptive_field_frames < 1:
             raise bad("receptive_field_frames", f"is {self.receptive_field_frames}", "it is at least 1")
         if not (isinstance(self.latency_ms, (int, float)) and math.isfinite(self.latency_ms) and self.latency_ms >= 0):

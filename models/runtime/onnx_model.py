@@ -9,7 +9,9 @@ in the same order. :class:`OnnxTaskModel` hides the batch axis and the state plu
   concatenated outputs describes frame ``j - lookahead_frames``;
 - offline: ``model.run_offline(features)`` returns rows aligned with the input frames (row ``i``
   describes frame ``i``): it feeds ``lookahead_frames`` zero frames at the end and drops the first
-  ``lookahead_frames`` rows. It equals the streaming result with the same alignment.
+  ``lookahead_frames`` rows. It equals the streaming result with the same alignment. A model with
+  anticipation (``lookahead_frames = -a < 0``, see :mod:`models.training.nets`) gets ``a`` zero rows in
+  front instead and loses the ``a`` rows that describe frames past the end.
 
 Model discovery: :func:`find_bundled_models` (the package's ``resources/models``) and
 :func:`user_model_dir` (where the user's own exported or pruned models live).
@@ -186,17 +188,21 @@ class OnnxTaskModel:
         return probs[0], new_state
 
     def flush(self, state: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """End of stream: the last ``lookahead_frames`` rows, released by feeding silent (zero) frames."""
-        return self.run(np.zeros((self.lookahead_frames, self.n_bins), dtype=np.float32), state)
+        """End of stream: the last ``lookahead_frames`` rows, released by feeding silent (zero) frames
+        (none for a model with anticipation)."""
+        return self.run(np.zeros((max(self.lookahead_frames, 0), self.n_bins), dtype=np.float32), state)
 
     def run_offline(self, features: np.ndarray) -> np.ndarray:
         """A whole file: probs (T, n_outputs) where row ``i`` describes frame ``i``."""
         features = self._check_features(features)
         if features.shape[0] == 0:
             return np.zeros((0, self.n_outputs), dtype=np.float32)
-        padded = np.concatenate([features, np.zeros((self.lookahead_frames, self.n_bins), dtype=np.float32)])
+        n, lookahead = features.shape[0], self.lookahead_frames
+        padded = np.concatenate([features, np.zeros((max(lookahead, 0), self.n_bins), dtype=np.float32)])
         probs, _ = self.run(padded, self.initial_state())
-        return probs[self.lookahead_frames:]
+        if lookahead >= 0:
+            return probs[lookahead:]
+        return np.concatenate([np.zeros((-lookahead, self.n_outputs), dtype=np.float32), probs])[:n]
 
     def time_per_hop_us(self, n_hops: int = 200, *, block_frames: int = 1, warmup: int = 20, seed: int = 0) -> float:
         """Mean wall-clock microseconds per hop when streaming ``block_frames`` frames per call.

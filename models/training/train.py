@@ -142,8 +142,9 @@ def predict_file(model: TaskNet, features: np.ndarray, device: torch.device) -> 
     ``lookahead_frames`` silent frames at the end to release the last outputs.
     """
     lookahead = model.config.lookahead_frames
+    pad = max(lookahead, 0)
     x = np.concatenate([np.asarray(features, dtype=np.float32),
-                        np.zeros((lookahead, features.shape[1]), dtype=np.float32)])
+                        np.zeros((pad, features.shape[1]), dtype=np.float32)])
     was_training = model.training
     model.eval()
     outputs = []
@@ -158,15 +159,31 @@ def predict_file(model: TaskNet, features: np.ndarray, device: torch.device) -> 
             outputs.append(probs[0].cpu().numpy())
     model.train(was_training)
     probs = np.concatenate(outputs) if outputs else np.zeros((0, model.config.n_outputs), dtype=np.float32)
-    return probs[lookahead:lookahead + features.shape[0]]
+    return align_outputs(probs, lookahead, features.shape[0])
+
+
+def align_outputs(probs: np.ndarray, lookahead: int, n_frames: int) -> np.ndarray:
+    """Rows of a whole-stream output (padded with ``max(lookahead, 0)`` silent frames) aligned to frames.
+
+    Row ``i`` of the result describes frame ``i``: with ``lookahead > 0`` the first ``lookahead`` rows go;
+    with anticipation (``lookahead = -a``) ``a`` zero rows go in front (no output describes frames
+    ``0 .. a-1``) and the rows describing frames past the end are dropped.
+    """
+    if lookahead >= 0:
+        return probs[lookahead:lookahead + n_frames]
+    head = np.zeros((-lookahead, probs.shape[1]), dtype=probs.dtype)
+    return np.concatenate([head, probs])[:n_frames]
 
 
 def _loss(task: str, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, lookahead: int,
           positive_weight: float) -> torch.Tensor:
-    """Masked loss; output frame t is compared with target frame t - lookahead."""
-    if lookahead:
+    """Masked loss; output frame t is compared with target frame t - lookahead (t + a for lookahead -a)."""
+    if lookahead > 0:
         logits = logits[:, lookahead:]
         targets, mask = targets[:, :-lookahead], mask[:, :-lookahead]
+    elif lookahead < 0:
+        logits = logits[:, :lookahead]
+        targets, mask = targets[:, -lookahead:], mask[:, -lookahead:]
     if task == "chords":
         t = torch.where(mask > 0, targets, torch.full_like(targets, -1))
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), t.reshape(-1), ignore_index=-1)

@@ -24,8 +24,9 @@ from models.runtime.onnx_model import OnnxTaskModel
 REPO = Path(__file__).resolve().parents[3]
 SR = 16000
 HOP_S = 0.01
-#: Model lookahead per task in the fixtures (different on purpose, so alignment bugs show).
-LOOKAHEAD = {"pitch": 2, "chords": 0, "drums": 1, "onsets": 3}
+#: Model lookahead per task in the fixtures (different on purpose, so alignment bugs show; onsets
+#: anticipate by 2 frames, as the bundled drum and onset models do).
+LOOKAHEAD = {"pitch": 2, "chords": 0, "drums": 1, "onsets": -2}
 N_OUTPUTS = {"pitch": 361, "chords": 133, "drums": 6, "onsets": 1}
 #: Decoder settings written into the fixture cards (chosen so random weights still give many events).
 DECODER = {
@@ -193,9 +194,9 @@ def test_finish_starts_a_new_stream(offline):
 # --- timing and latency ----------------------------------------------------------------------------
 def test_latency_is_frontend_plus_model_lookahead_plus_decoder_delay(models):
     analyzer = Analyzer(models)
-    # front-end: 512 samples = 32 ms; drums: L=1, delay max(post_max 2, post_avg 2, refine 1) = 2
-    assert analyzer.latency_s["drums"] == pytest.approx(0.032 + 0.01 * (1 + 2))
-    assert analyzer.latency_s["onsets"] == pytest.approx(0.032 + 0.01 * (3 + 2))
+    # front-end: 512 samples = 32 ms; drums: L=1, delay max(post_max 1, post_avg 1, refine 1) = 1
+    assert analyzer.latency_s["drums"] == pytest.approx(0.032 + 0.01 * (1 + 1))
+    assert analyzer.latency_s["onsets"] == pytest.approx(0.032 + 0.01 * (-2 + 1))  # anticipation
     assert analyzer.latency_s["chords"] == pytest.approx(0.032 + 0.01 * (0 + 3))  # min_frames from the card
     # pitch: L=2; f0 delay = min_voiced_frames - 1 = 2; notes add split_frames = 3
     assert analyzer.f0_latency_s == pytest.approx(0.032 + 0.01 * (2 + 2))
@@ -203,7 +204,8 @@ def test_latency_is_frontend_plus_model_lookahead_plus_decoder_delay(models):
 
 
 def test_live_events_arrive_exactly_their_latency_after_their_frame(offline):
-    """Fed one hop per call, a peak at frame k is returned when frame k + L + delay has been computed."""
+    """Fed one hop per call, a peak at frame k is returned when frame k + L + delay has been computed
+    (before frame k itself for the onsets, whose model anticipates by 2 frames)."""
     analyzer, audio, _ = offline
     _, events = stream(analyzer, audio, [160])
     checked = 0
@@ -212,10 +214,10 @@ def test_live_events_arrive_exactly_their_latency_after_their_frame(offline):
         assert ev.latest_time_s == pytest.approx(ev.frames_done * HOP_S)
         for hit in ev.drums:
             # the peak frame (time within half a frame of it: sub-frame refinement) + L + delay
-            assert abs(hit.time_s / HOP_S - (last_frame - LOOKAHEAD["drums"] - 2)) <= 0.5 + 1e-6
+            assert abs(hit.time_s / HOP_S - (last_frame - LOOKAHEAD["drums"] - 1)) <= 0.5 + 1e-6
             checked += 1
         for onset in ev.onsets_s:
-            assert abs(onset / HOP_S - (last_frame - LOOKAHEAD["onsets"] - 2)) <= 0.5 + 1e-6
+            assert abs(onset / HOP_S - (last_frame - LOOKAHEAD["onsets"] - 1)) <= 0.5 + 1e-6
             checked += 1
         for seg in ev.chords:  # a segment is final min_frames after its last frame
             assert round(seg.end_s / HOP_S) - 1 + 3 == last_frame

@@ -101,6 +101,25 @@ def test_network_without_states_exports(tmp_path):
     assert np.max(np.abs(runtime.run_offline(x) - reference)) < 1e-5
 
 
+def test_anticipating_model_card_and_alignment(tmp_path):
+    """lookahead -2: the card states 32 - 20 + 10 ms; offline rows are shifted by two frames."""
+    config = tiny_config(lookahead_frames=-2, n_outputs=6)
+    model = trained_looking(config)
+    path = export_onnx(model, tmp_path / "drums-early.onnx")
+    card = make_card(model, path, training={}, metrics={}, decoder={}, frontend=FRONTEND)
+    assert card.lookahead_frames == -2 and card.latency_ms == pytest.approx(22.0)
+    runtime = OnnxTaskModel(path, card=card)
+    x = np.random.default_rng(1).random((30, N_BINS), dtype=np.float32)
+    with torch.no_grad():
+        raw = model(torch.from_numpy(x)[None])[0].numpy()  # row j describes frame j + 2
+    aligned = runtime.run_offline(x)
+    assert aligned.shape == raw.shape
+    assert np.all(aligned[:2] == 0)
+    np.testing.assert_allclose(aligned[2:], raw[:-2], atol=1e-5)
+    with pytest.raises(ConfigError, match=">= -3"):
+        tiny_config(lookahead_frames=-4, n_outputs=6)
+
+
 def test_make_card_figures(tmp_path):
     config = tiny_config(lookahead_frames=3, n_outputs=6)
     model = trained_looking(config)
@@ -115,9 +134,9 @@ def test_make_card_figures(tmp_path):
     assert card.file_bytes == path.stat().st_size
     assert card.state_shapes == tuple(model.state_shapes(1))
     assert card.receptive_field_frames == config.receptive_field_frames == 1 + (2 + 1) + (2 * 1 + 2 * 2)
-    # 32 ms front-end + 3 frames lookahead + 2 frames peak-picking delay, 10 ms each
-    assert card.latency_ms == pytest.approx(82.0)
-    assert card.decoder == {"threshold": 0.3, "delay_frames": 2}
+    # 32 ms front-end + 3 frames lookahead + 1 frame peak-picking delay, 10 ms each
+    assert card.latency_ms == pytest.approx(72.0)
+    assert card.decoder == {"threshold": 0.3, "delay_frames": 1}
     assert card.training == {"seed": 3} and card.metrics == {"f1": 0.5}
     assert card.pruning_history == ({"round": 1, "fraction_kept": 0.8},)
     assert card.net["conv2d_channels"] == [3, 4]
@@ -128,7 +147,7 @@ def test_make_card_figures(tmp_path):
 
 
 def test_decoder_delay_follows_the_decoder_settings():
-    assert decoder_delay_frames("drums", {}) == 2
+    assert decoder_delay_frames("drums", {}) == 1
     assert decoder_delay_frames("onsets", {"post_avg_frames": 5}) == 5
     assert decoder_delay_frames("chords", {"self_transition_prob": 0.9}) == 10
     assert decoder_delay_frames("chords", {"min_frames": 4}) == 4

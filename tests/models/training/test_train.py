@@ -178,6 +178,6 @@ def test_training_on_clicks_learns_onsets(tmp_path, dataset_factory, tiny_net_fo
     valid = load_task_files(root / "valid", "onsets", tmp_path / "cache")
     before = evaluate("onsets", [predict_file(TaskNet(net), f.features, torch.device("cpu")) for f in valid], valid,
                       default_decoder("onsets"))
-    summary = train(_config(root, "onsets", net, epochs=3), tmp_path / "run", progress=False)
+    summary = train(_config(root, "onsets", net, epochs=10), tmp_path / "run", progress=False)
     assert before["f1_50ms"] < 0.3
     assert summary["metrics"]["f1_50ms"] >= 0.9
