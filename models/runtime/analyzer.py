@@ -80,6 +80,11 @@ class TaskModel(Protocol):
     def run(self, features: np.ndarray, state: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
+#: Shared, read-only "no features" value (0 rows; the bin count is unknown without frames).
+_NO_FEATURES = np.zeros((0, 0), dtype=np.float32)
+_NO_FEATURES.flags.writeable = False
+
+
 def _empty_f0() -> F0Track:
     return F0Track(np.zeros(0), np.zeros(0), np.zeros(0))
 
@@ -93,6 +98,10 @@ class AnalysisEvents:
     task. ``current_chord``: the chord accepted right now (for a live readout; None before the first or
     without a chord model). ``frames_done``: front-end frames computed since the stream started;
     ``latest_time_s``: the stream time they cover (``frames_done * hop_s``).
+    ``features``: the front-end frames computed during the call, (n, n_bins) float32, exactly what the
+    models saw (for a spectrogram view; empty when none were computed or the analyser was built with
+    ``keep_features=False``); ``first_frame``: the stream index of its first row (frame ``k`` describes
+    time ``k * hop_s``), so ``first_frame + len(features) == frames_done`` when features are kept.
     """
 
     f0: F0Track
@@ -103,10 +112,18 @@ class AnalysisEvents:
     onsets_s: np.ndarray
     frames_done: int
     latest_time_s: float
+    features: np.ndarray = dataclasses.field(default_factory=lambda: _NO_FEATURES)
+    first_frame: int = 0
 
     @property
     def is_empty(self) -> bool:
+        """No events (features alone do not count: they are not events)."""
         return not (len(self.f0) or self.notes or self.chords or self.drums or self.onsets_s.size)
+
+    @property
+    def n_features(self) -> int:
+        """How many front-end frames :attr:`features` holds."""
+        return int(self.features.shape[0])
 
 
 # --- decoders from model cards ---------------------------------------------------------------------
@@ -252,6 +269,15 @@ class _EventBuilder:
         self.chords: list[ChordSegment] = []
         self.drums: list[DrumHit] = []
         self.onsets: list[float] = []
+        self.features: list[np.ndarray] = []
+        self.first_frame: int | None = None
+
+    def add_features(self, frames: np.ndarray, first_frame: int) -> None:
+        if frames.shape[0] == 0:
+            return
+        if self.first_frame is None:
+            self.first_frame = first_frame
+        self.features.append(frames)
 
     def add(self, task: str, output: Any) -> None:
         if output is None:
@@ -267,6 +293,11 @@ class _EventBuilder:
             self.onsets.extend(output)
 
     def build(self, current_chord: str | None, frames_done: int, hop_s: float) -> AnalysisEvents:
+        if self.features:
+            features = self.features[0] if len(self.features) == 1 else np.concatenate(self.features)
+            first_frame = int(self.first_frame)
+        else:
+            features, first_frame = _NO_FEATURES, frames_done
         return AnalysisEvents(
             f0=concat_f0(self.f0) if self.f0 else _empty_f0(),
             notes=tuple(self.notes),
@@ -276,6 +307,8 @@ class _EventBuilder:
             onsets_s=np.asarray(self.onsets, dtype=np.float64),
             frames_done=frames_done,
             latest_time_s=frames_done * hop_s,
+            features=features,
+            first_frame=first_frame,
         )
 
 
@@ -287,9 +320,14 @@ class Analyzer:
     returns the events that became final; ``finish()`` ends the stream (flushes the front-end, feeds
     each model its lookahead in silence, flushes the decoders) and starts over; ``reset()`` drops the
     stream; ``analyze(audio)`` is the offline form and returns an :class:`Annotation`.
+
+    ``keep_features``: hand the front-end frames out in :attr:`AnalysisEvents.features` (the spectrogram
+    view shows them). They are computed for the models anyway; keeping them costs one reference per
+    front-end call (and a concatenation when a call spans several 4 s chunks), so it is on by default.
     """
 
-    def __init__(self, models: Mapping[str, TaskModel], *, sample_rate_hz: int = 16000) -> None:
+    def __init__(self, models: Mapping[str, TaskModel], *, sample_rate_hz: int = 16000,
+                 keep_features: bool = True) -> None:
         if not models:
             raise ConfigError("the analyser needs at least one model; pass {task: model} for one of "
                               f"{', '.join(TASKS)}")
@@ -313,6 +351,7 @@ class Analyzer:
         self.hop_s = self.config.hop_s
         self.frame_rate_hz = self.config.sample_rate_hz / self.config.hop_samples
         self.frontend = FrontEnd(self.config)
+        self.keep_features = bool(keep_features)
         self._runners = {task: _TaskRunner(model, self.frame_rate_hz) for task, model in ordered.items()}
         self.reset()
 
@@ -421,6 +460,8 @@ class Analyzer:
     def _advance(self, frames: np.ndarray, builder: _EventBuilder) -> None:
         if frames.shape[0] == 0:
             return
+        if self.keep_features:
+            builder.add_features(frames, self.frontend.frames_emitted - frames.shape[0])
         for task, runner in self._runners.items():
             builder.add(task, runner.feed(frames))
 

@@ -17,6 +17,7 @@ import pytest
 
 from models.annotations.types import DRUM_CLASSES, Annotation
 from models.errors import ConfigError, NonFiniteAudioError, SampleRateError
+from models.frontend import FrontEnd
 from models.runtime.analyzer import AnalysisEvents, Analyzer, HopCost, benchmark_hop_cost, gather_events
 from models.runtime.card import save_card
 from models.runtime.onnx_model import OnnxTaskModel
@@ -158,6 +159,36 @@ def test_streaming_equals_offline_with_random_block_sizes(offline):
     sizes = list(np.random.default_rng(3).integers(1, 5000, size=97))
     streamed, _ = stream(analyzer, audio, sizes)
     assert_same_events(streamed, reference)
+
+
+@pytest.mark.parametrize("blocks", [[1000], [7, 4999, 160, 1], [10**6]], ids=["block1000", "mixed", "whole"])
+def test_events_carry_exactly_the_frontend_frames_the_models_saw(offline, blocks):
+    analyzer, audio, _ = offline
+    _, events = stream(analyzer, audio, blocks)
+    reference = FrontEnd(analyzer.config).compute(audio)
+    assert reference.shape == (-(-audio.size // 160), 288)
+    expected_first = 0
+    for e in events:
+        assert e.first_frame == expected_first  # contiguous, in stream order
+        assert e.features.dtype == np.float32
+        expected_first += e.n_features
+        if e is not events[-1]:
+            assert e.first_frame + e.n_features == e.frames_done
+    with_features = [e.features for e in events if e.n_features]
+    np.testing.assert_array_equal(np.concatenate(with_features), reference)  # bit-identical, no silent padding
+    first = next(e for e in events if e.n_features)
+    only_features = dataclasses.replace(first, f0=first.f0.__class__(np.zeros(0), np.zeros(0), np.zeros(0)),
+                                        notes=(), chords=(), drums=(), onsets_s=np.zeros(0))
+    assert only_features.n_features == first.n_features > 0
+    assert only_features.is_empty  # features alone are not events
+
+
+def test_features_can_be_switched_off(models):
+    analyzer = Analyzer(models, keep_features=False)
+    audio = test_signal(1.0)
+    events = [analyzer.process(audio), analyzer.finish()]
+    assert all(e.n_features == 0 and e.features.shape == (0, 0) for e in events)
+    assert len(events[0].f0) > 0  # the events themselves are unchanged
 
 
 def test_onnx_probabilities_differ_only_in_the_last_bits_between_block_sizes(models):
