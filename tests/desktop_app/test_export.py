@@ -182,3 +182,19 @@ def test_dialog_reads_folder_stem_and_formats(qtbot, tmp_path):
     dialog.checks["csv"].setChecked(True)
     dialog.stem_edit.setText("  other ")
     assert dialog.formats() == ("lab", "csv") and dialog.stem() == "other"
+
+
+def test_png_of_the_timeline_view_with_an_analysis(qtbot, tmp_path):
+    from desktop_app.views.timeline import TimelineView
+
+    store = filled_store()
+    view = TimelineView()
+    qtbot.addWidget(view)
+    view.resize(800, 500)
+    view.reset(store)
+    view.refresh(store)
+    view.show_whole(2.0)
+    out = ex.export_png(view, tmp_path / "view.png")
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (800, 500)
+    assert not ex._image_is_blank(image)
