@@ -8,6 +8,16 @@ remembers the version it last drew and asks :meth:`AnalysisStore.changes_since` 
 the time axis; :meth:`AnalysisStore.tuner_reading` serves the tuner readout and
 :meth:`AnalysisStore.to_annotation` the export (through ``models.annotations.contract.write_analysis``).
 
+The spectrogram (:attr:`AnalysisStore.spectrogram`, a :class:`SpectrogramColumns`) keeps the front-end
+frames the models saw (:attr:`AnalysisEvents.features`) compactly: quantised to uint8 (features are
+``log1p(1000 * magnitude)``; 0..``level_max`` maps to 0..255, about 0.03 per step) and, for long
+streams, decimated in time. With the defaults (288 bins, at most 131072 columns = 37.7 MB) a column is one
+10 ms frame for the first 21.8 minutes; when the cap would be passed, neighbouring columns are merged by
+their maximum (a column then covers 2, 4, ... frames), so a 1-hour stream holds 90000 columns of 40 ms =
+25.9 MB and memory never passes 37.7 MB (plus one partial column). :class:`StoreChanges` tells the new
+columns (``spectrogram``) and whether the old ones were merged (``spectrogram_rebuilt``: redraw them all,
+which happens ``log2`` times in a stream).
+
 The store is not locked: use it from one thread (the GUI thread).
 """
 
@@ -27,6 +37,8 @@ from models.runtime.analyzer import AnalysisEvents
 __all__ = [
     "LAYERS",
     "AnalysisStore",
+    "SpectrogramColumns",
+    "SpectrogramConfig",
     "StoreChanges",
     "TunerReading",
     "note_name",
@@ -92,15 +104,21 @@ class StoreChanges:
     drums: tuple[int, int]
     onsets: tuple[int, int]
     current_changed: bool
+    spectrogram: tuple[int, int] = (0, 0)  # new spectrogram columns (all of them when rebuilt)
+    spectrogram_rebuilt: bool = False  # the columns were cleared or merged (decimated): redraw them all
 
     @property
     def any(self) -> bool:
-        return self.cleared or self.current_changed or any(self.range(layer)[1] > self.range(layer)[0]
-                                                            for layer in LAYERS)
+        return self.cleared or self.current_changed or self.spectrogram_changed or \
+            any(self.range(layer)[1] > self.range(layer)[0] for layer in LAYERS)
+
+    @property
+    def spectrogram_changed(self) -> bool:
+        return self.spectrogram_rebuilt or self.spectrogram[1] > self.spectrogram[0]
 
     def range(self, layer: str) -> tuple[int, int]:
-        if layer not in LAYERS:
-            raise ConfigError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}")
+        if layer not in (*LAYERS, "spectrogram"):
+            raise ConfigError(f"unknown layer {layer!r}; expected one of {', '.join(LAYERS)}, spectrogram")
         return getattr(self, layer)
 
     def changed_layers(self) -> tuple[str, ...]:
@@ -136,6 +154,152 @@ class _Growable:
         return view
 
 
+GrowableColumn = _Growable  # the views keep their drawn values in these too
+
+
+@dataclass(frozen=True)
+class SpectrogramConfig:
+    """How the store keeps spectrogram columns (see the module docstring for the memory figures)."""
+
+    max_columns: int = 131072  # memory cap: max_columns * n_bins bytes (37.7 MB at 288 bins)
+    level_max: float = 8.0  # feature value drawn at full scale (a full-scale sine gives log1p(500) = 6.2)
+
+    def __post_init__(self) -> None:
+        if self.max_columns < 2 or not self.level_max > 0:
+            raise ConfigError(f"spectrogram settings: max_columns={self.max_columns} must be >= 2 and "
+                              f"level_max={self.level_max} positive; use the defaults of SpectrogramConfig")
+
+
+class SpectrogramColumns:
+    """Front-end frames as uint8 columns, merged in time (by their maximum) when they would pass the cap.
+
+    Column ``k`` covers frames ``origin_frame + k * decimation`` .. ``+ decimation - 1``, i.e. it starts
+    at :meth:`column_time_s` ``(k)`` and lasts :attr:`column_s`. A partial column (fewer than
+    ``decimation`` frames so far) waits until it is complete.
+    """
+
+    def __init__(self, config: SpectrogramConfig = SpectrogramConfig()) -> None:
+        self.config = config
+        self._scale = 255.0 / config.level_max
+        self.clear()
+
+    def clear(self) -> None:
+        self._data = np.zeros((0, 0), dtype=np.uint8)
+        self._n = 0
+        self.n_bins = 0
+        self.decimation = 1
+        self.hop_s = 0.01
+        self.origin_frame: int | None = None
+        self._next_frame = 0
+        self._pending: np.ndarray | None = None  # max of the frames of the partial column
+        self._pending_count = 0
+        self.rebuilds = 0  # how many times the columns were merged
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the columns (the allocated capacity)."""
+        return int(self._data.nbytes)
+
+    @property
+    def column_s(self) -> float:
+        return self.decimation * self.hop_s
+
+    def column_time_s(self, index: int) -> float:
+        return ((self.origin_frame or 0) + index * self.decimation) * self.hop_s
+
+    def columns(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Columns ``start:stop`` as a read-only (n, n_bins) uint8 view (valid until the next add)."""
+        view = self._data[: self._n][start:stop]
+        view.flags.writeable = False
+        return view
+
+    def quantise(self, features: np.ndarray) -> np.ndarray:
+        return np.clip(np.asarray(features, dtype=np.float32) * self._scale + 0.5, 0, 255).astype(np.uint8)
+
+    def add(self, features: np.ndarray, first_frame: int, hop_s: float | None = None) -> bool:
+        """Append frames ``first_frame ..``; True when the old columns were merged (redraw them all)."""
+        features = np.asarray(features)
+        if features.ndim != 2 or features.shape[0] == 0:
+            return False
+        if self.n_bins == 0:
+            self.n_bins = int(features.shape[1])
+            self._data = np.zeros((min(256, self.config.max_columns), self.n_bins), dtype=np.uint8)
+            self.origin_frame = int(first_frame)
+            self._next_frame = int(first_frame)
+            if hop_s:
+                self.hop_s = float(hop_s)
+        elif features.shape[1] != self.n_bins:
+            raise ConfigError(f"spectrogram frames of {features.shape[1]} bins after frames of {self.n_bins}; clear "
+                              "the store (AnalysisStore.clear) when the models change")
+        first_frame = int(first_frame)
+        if first_frame < self._next_frame:  # overlap: keep the frames already held
+            features = features[self._next_frame - first_frame :]
+            first_frame = self._next_frame
+            if features.shape[0] == 0:
+                return False
+        q = self.quantise(features)
+        if first_frame > self._next_frame:  # a gap: silence, as the analyser fills dropped input
+            gap = first_frame - self._next_frame
+            log.debug("spectrogram: %d missing frames drawn as silence", gap)
+            q = np.concatenate([np.zeros((gap, self.n_bins), dtype=np.uint8), q])
+        self._next_frame = first_frame + features.shape[0]
+        rebuilt = False
+        while self._n + (self._pending_count + q.shape[0]) // self.decimation > self.config.max_columns:
+            self._merge_pairs()
+            rebuilt = True
+        self._push(q)
+        return rebuilt
+
+    def _merge_pairs(self) -> None:
+        """Halve the time resolution of the held columns (pairwise maximum); an odd last column turns partial."""
+        n, d = self._n, self.decimation
+        pairs = n // 2
+        if n % 2:
+            last = self._data[n - 1].copy()
+            self._pending = last if self._pending is None else np.maximum(last, self._pending)
+            self._pending_count += d
+        self._data[:pairs] = np.maximum(self._data[0 : 2 * pairs : 2], self._data[1 : 2 * pairs : 2])
+        self._n = pairs
+        self.decimation = 2 * d
+        self.rebuilds += 1
+        log.info("spectrogram: %d columns merged to %d of %d frames each (memory cap %d columns)", n, pairs,
+                 self.decimation, self.config.max_columns)
+
+    def _push(self, q: np.ndarray) -> None:
+        d = self.decimation
+        if self._pending_count:
+            take = min(d - self._pending_count, q.shape[0])
+            if take:
+                self._pending = np.maximum(self._pending, q[:take].max(axis=0))
+                self._pending_count += take
+                q = q[take:]
+            if self._pending_count < d:
+                return
+            self._append(self._pending[None, :])
+            self._pending, self._pending_count = None, 0
+        full = q.shape[0] // d
+        if full:
+            block = q[: full * d]
+            self._append(block if d == 1 else block.reshape(full, d, self.n_bins).max(axis=1))
+        rest = q[full * d :]
+        if rest.shape[0]:
+            self._pending = rest.max(axis=0)
+            self._pending_count = rest.shape[0]
+
+    def _append(self, columns: np.ndarray) -> None:
+        need = self._n + columns.shape[0]
+        if need > self._data.shape[0]:
+            capacity = min(max(need, 2 * self._data.shape[0]), self.config.max_columns)
+            grown = np.zeros((capacity, self.n_bins), dtype=np.uint8)
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n : need] = columns
+        self._n = need
+
+
 class AnalysisStore:
     """Everything analysed so far on one time axis; grows by :meth:`add`, versioned for redraws.
 
@@ -143,8 +307,9 @@ class AnalysisStore:
     stay ``None``). Events are expected in stream order per layer (the analyser emits them so).
     """
 
-    def __init__(self, tasks: Iterable[str] = TASKS) -> None:
+    def __init__(self, tasks: Iterable[str] = TASKS, spectrogram: SpectrogramConfig = SpectrogramConfig()) -> None:
         self._version = 0
+        self._spectrogram = SpectrogramColumns(spectrogram)
         self.clear(tasks)
 
     # --- writing -----------------------------------------------------------------------------------
@@ -170,10 +335,12 @@ class AnalysisStore:
         self._onsets = _Growable(256)
         self._current_chord: str | None = None
         self._latest_time_s = 0.0
+        self._spectrogram.clear()
         self._version += 1
         self._cleared_at = self._version
+        self._spectrogram_rebuilt_at = self._version
         # _history[i]: the layer sizes at version _cleared_at + i
-        self._history: list[tuple[int, int, int, int, int]] = [self._sizes()]
+        self._history: list[tuple[int, ...]] = [self._sizes()]
         self._current_versions: list[int] = [self._version]
 
     def add(self, events: AnalysisEvents) -> int:
@@ -181,7 +348,8 @@ class AnalysisStore:
         f0 = events.f0
         current_changed = (events.current_chord != self._current_chord and events.current_chord is not None) or \
             events.latest_time_s != self._latest_time_s
-        if events.is_empty and not current_changed:
+        n_features = events.n_features
+        if events.is_empty and not current_changed and not n_features:
             return self._version
         if len(f0):
             self._f0_times.extend(f0.times_s)
@@ -202,15 +370,23 @@ class AnalysisStore:
             self._onsets.extend(events.onsets_s)
         if events.current_chord is not None:
             self._current_chord = events.current_chord
+        rebuilt = False
+        if n_features:
+            hop_s = events.latest_time_s / events.frames_done if events.frames_done > 0 else None
+            rebuilt = self._spectrogram.add(events.features, events.first_frame, hop_s)
         self._latest_time_s = max(self._latest_time_s, float(events.latest_time_s))
         self._version += 1
         self._history.append(self._sizes())
+        if rebuilt:
+            self._spectrogram_rebuilt_at = self._version
         if current_changed:
             self._current_versions.append(self._version)
         return self._version
 
-    def _sizes(self) -> tuple[int, int, int, int, int]:
-        return (len(self._f0_times), len(self._notes), len(self._chords), len(self._drums), len(self._onsets))
+    def _sizes(self) -> tuple[int, int, int, int, int, int]:
+        """The sizes of the LAYERS, then the spectrogram's column count."""
+        return (len(self._f0_times), len(self._notes), len(self._chords), len(self._drums), len(self._onsets),
+                len(self._spectrogram))
 
     # --- versions ----------------------------------------------------------------------------------
     @property
@@ -225,12 +401,15 @@ class AnalysisStore:
             raise ConfigError(f"version {version} is newer than the store's version {self._version}; pass a "
                               "value read from AnalysisStore.version")
         cleared = version < self._cleared_at
-        before = (0,) * len(LAYERS) if cleared else self._history[version - self._cleared_at]
+        before = (0,) * (len(LAYERS) + 1) if cleared else self._history[version - self._cleared_at]
         now = self._sizes()
         ranges = {layer: (before[i], now[i]) for i, layer in enumerate(LAYERS)}
         current_changed = cleared or (self._current_versions[-1] > version)
+        rebuilt = version < self._spectrogram_rebuilt_at
+        columns = (0, now[-1]) if rebuilt else (before[-1], now[-1])
         return StoreChanges(since_version=version, version=self._version, cleared=cleared,
-                            current_changed=current_changed, **ranges)
+                            current_changed=current_changed, spectrogram=columns, spectrogram_rebuilt=rebuilt,
+                            **ranges)
 
     # --- reading: whole layers -----------------------------------------------------------------------
     @property
@@ -271,8 +450,27 @@ class AnalysisStore:
     def onsets_s(self) -> np.ndarray:
         return self._onsets.values.copy()
 
+    # --- reading: index ranges (for StoreChanges; O(range), unlike the whole-layer tuples above) ----
+    def notes_slice(self, start: int, stop: int) -> list[Note]:
+        return self._notes[start:stop]
+
+    def chords_slice(self, start: int, stop: int) -> list[ChordSegment]:
+        return self._chords[start:stop]
+
+    def drums_slice(self, start: int, stop: int) -> list[DrumHit]:
+        return self._drums[start:stop]
+
+    def onsets_slice(self, start: int, stop: int) -> np.ndarray:
+        return self._onsets.values[start:stop].copy()
+
     def counts(self) -> dict[str, int]:
+        """Events per layer (LAYERS; the spectrogram's columns are ``len(store.spectrogram)``)."""
         return dict(zip(LAYERS, self._sizes()))
+
+    @property
+    def spectrogram(self) -> SpectrogramColumns:
+        """The front-end frames so far, as uint8 columns (read it; the store writes it)."""
+        return self._spectrogram
 
     # --- reading: time windows -----------------------------------------------------------------------
     @staticmethod

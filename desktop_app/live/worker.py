@@ -17,6 +17,8 @@ A batch carries ``session`` (one per start); a GUI that restarts drops batches o
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import os
 import threading
@@ -96,6 +98,12 @@ class WorkerStats:
     stream_time_s: float
     running: bool
     algorithmic_latency_s: dict[str, float] = field(default_factory=dict)
+
+
+def _with_held_features(held: list[AnalysisEvents], events: AnalysisEvents) -> AnalysisEvents:
+    """``events`` with the features of the feature-only batches ``held`` (in stream order) in front."""
+    parts = [e.features for e in held] + ([events.features] if events.n_features else [])
+    return dataclasses.replace(events, features=np.concatenate(parts), first_frame=held[0].first_frame)
 
 
 def _mono_float32(samples: np.ndarray) -> np.ndarray:
@@ -252,6 +260,7 @@ class _LiveCore(QObject):
         self._newest_capture_s: float | None = None
         self._gap_samples = 0
         self._last_emit_s = 0.0
+        self._held_features: list[AnalysisEvents] = []  # feature-only batches waiting for the next emit
         self._stats_wall_s = time.monotonic()
         self._stats_cpu_s = time.thread_time()
         self._delays: list[float] = []
@@ -372,7 +381,12 @@ class _LiveCore(QObject):
         now = time.monotonic()
         self._stream_time_s = events.latest_time_s if not final else self._stream_time_s
         if events.is_empty and not final and now - self._last_emit_s < self.config.emit_idle_interval_s:
+            if events.n_features:  # the spectrogram needs every frame: hand them out with the next batch
+                self._held_features.append(events)
             return
+        if self._held_features:
+            events = _with_held_features(self._held_features, events)
+            self._held_features = []
         delay = None if self._newest_capture_s is None else now - self._newest_capture_s
         if delay is not None and not events.is_empty:
             self._delays.append(delay)

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from desktop_app.live.store import AnalysisStore, StoreChanges
-from desktop_app.views.lane import Lane
+from desktop_app.views.lane import ChunkedSeries, Lane
 from models.annotations.types import DRUM_CLASSES
 
 __all__ = ["DrumLanes"]
@@ -19,11 +19,16 @@ class DrumLanes(Lane):
     def __init__(self, plot: pg.PlotItem, classes: tuple[str, ...] = DRUM_CLASSES[:3]) -> None:
         super().__init__(plot)
         self.plot.setMouseEnabled(y=False)
-        self.markers = pg.ScatterPlotItem(symbol="d", size=10, pen=pg.mkPen(None), brush=pg.mkBrush(200, 60, 60))
-        self.plot.addItem(self.markers)
-        self._times_s = np.empty(0)
-        self._rows = np.empty(0)
+        self.markers = ChunkedSeries(self.plot, self._make_chunk, self._set_chunk, self.draw_stats)
         self.set_classes(classes)
+
+    @staticmethod
+    def _make_chunk() -> pg.ScatterPlotItem:
+        return pg.ScatterPlotItem(symbol="d", size=10, pen=pg.mkPen(None), brush=pg.mkBrush(200, 60, 60))
+
+    @staticmethod
+    def _set_chunk(item: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> None:
+        item.setData(x, y)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -41,27 +46,24 @@ class DrumLanes(Lane):
 
     @property
     def marker_count(self) -> int:
-        return int(self._times_s.size)
+        return len(self.markers)
 
     def markers_of(self, drum: str) -> np.ndarray:
         """Times of the markers drawn in ``drum``'s row."""
         if drum not in self._classes:
             return np.empty(0)
         row = len(self._classes) - 1 - self._classes.index(drum)
-        return self._times_s[self._rows == row].copy()
+        return self.markers.x[self.markers.y == row].copy()
 
     def _clear_items(self) -> None:
-        self._times_s, self._rows = np.empty(0), np.empty(0)
-        self.markers.setData([], [])
+        self.markers.clear()
 
     def _add(self, store: AnalysisStore, changes: StoreChanges) -> None:
         start, stop = changes.drums
         if stop <= start:
             return
         n = len(self._classes)
-        hits = [h for h in store.drums[start:stop] if h.drum in self._classes]
+        hits = [h for h in store.drums_slice(start, stop) if h.drum in self._classes]
         times = np.array([h.time_s for h in hits], dtype=np.float64)
         rows = np.array([n - 1 - self._classes.index(h.drum) for h in hits], dtype=np.float64)
-        self._times_s = np.concatenate([self._times_s, times])
-        self._rows = np.concatenate([self._rows, rows])
-        self.markers.setData(self._times_s, self._rows)
+        self.markers.append(times, rows)

@@ -10,13 +10,16 @@ from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from desktop_app.live.store import AnalysisStore, StoreChanges
-from desktop_app.views.lane import Lane
+from desktop_app.views.lane import ChunkedSeries, Lane
 
 __all__ = ["PianoRoll", "hz_to_midi"]
 
 _NOTE_BRUSH = QColor(70, 130, 200, 150)
 _NOTE_PEN = QColor(40, 90, 160)
 _F0_PEN = (230, 90, 40)
+#: f0 points per curve chunk (20 s of 10 ms frames): fewer, larger chunks paint faster (pyqtgraph
+#: recomputes each curve's bounds on every view change), smaller ones refill faster.
+F0_CHUNK_POINTS = 2048
 
 
 def hz_to_midi(f0_hz: np.ndarray) -> np.ndarray:
@@ -37,13 +40,20 @@ class PianoRoll(Lane):
         self.plot.setYRange(*midi_range, padding=0)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.note_items: list[QGraphicsRectItem] = []
-        self.f0_curve = pg.PlotDataItem(pen=pg.mkPen(_F0_PEN, width=2), connect="finite")
-        self.f0_curve.setClipToView(True)
-        self.plot.addItem(self.f0_curve)
-        self._f0_times_s = np.empty(0)
-        self._f0_midi = np.empty(0)
+        self.f0_curve = ChunkedSeries(self.plot, self._make_f0_chunk, self._set_f0_chunk, self.draw_stats,
+                                     chunk_points=F0_CHUNK_POINTS, overlap=1)
         self._f0_visible = True
         self._notes_visible = True
+
+    @staticmethod
+    def _make_f0_chunk() -> pg.PlotDataItem:
+        item = pg.PlotDataItem(pen=pg.mkPen(_F0_PEN, width=2), connect="finite")
+        item.setZValue(1)  # over the note blocks
+        return item
+
+    @staticmethod
+    def _set_f0_chunk(item: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
+        item.setData(x, y, connect="finite")
 
     # --- layers: notes and f0 can be shown separately ------------------------------------------
     def items(self) -> list:
@@ -76,14 +86,11 @@ class PianoRoll(Lane):
         for item in self.note_items:
             self.plot.removeItem(item)
         self.note_items = []
-        self._f0_times_s = np.empty(0)
-        self._f0_midi = np.empty(0)
-        self.f0_curve.setData([], [])
+        self.f0_curve.clear()
 
     def _add(self, store: AnalysisStore, changes: StoreChanges) -> None:
         start, stop = changes.notes
-        notes = store.notes
-        for note in notes[start:stop]:
+        for note in store.notes_slice(start, stop):
             rect = QGraphicsRectItem(QRectF(note.onset_s, note.pitch_midi - 0.4, note.offset_s - note.onset_s, 0.8))
             rect.setBrush(QBrush(_NOTE_BRUSH))
             pen = QPen(_NOTE_PEN)
@@ -93,14 +100,13 @@ class PianoRoll(Lane):
             rect.setZValue(-1)  # under the f0 curve
             self.plot.addItem(rect)
             self.note_items.append(rect)
+            self.draw_stats.items_added += 1
         start, stop = changes.f0
         if stop > start:
             track = store.f0_slice(start, stop)
-            self._f0_times_s = np.concatenate([self._f0_times_s, track.times_s])
-            self._f0_midi = np.concatenate([self._f0_midi, hz_to_midi(track.f0_hz)])
-            self.f0_curve.setData(self._f0_times_s, self._f0_midi, connect="finite")
+            self.f0_curve.append(track.times_s, hz_to_midi(track.f0_hz))
 
     @property
     def voiced_point_count(self) -> int:
         """How many f0 points the curve draws (voiced frames)."""
-        return int(np.count_nonzero(np.isfinite(self._f0_midi)))
+        return int(np.count_nonzero(np.isfinite(self.f0_curve.y)))

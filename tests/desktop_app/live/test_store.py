@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop_app.live.store import LAYERS, AnalysisStore, note_name, tuner_reading_for
+from desktop_app.live.store import LAYERS, AnalysisStore, SpectrogramConfig, note_name, tuner_reading_for
 from models.annotations.types import ChordSegment, DrumHit, F0Track, Note
 from models.errors import ConfigError
 from models.runtime.analyzer import AnalysisEvents
@@ -129,3 +129,75 @@ def test_f0_buffer_grows_amortised():
     track = store.f0_track()
     assert len(track) == 3000 and track.f0_hz[-1] == 3099.0 and track.times_s[1234] == pytest.approx(12.34)
     assert store.changes_since(store.version - 10).f0 == (2990, 3000)
+
+
+# --- spectrogram -------------------------------------------------------------------------------------
+def with_features(features, first_frame, f0_times=(), f0_hz=()):
+    features = np.asarray(features, dtype=np.float32)
+    done = first_frame + features.shape[0]
+    base = events(f0_times=f0_times, f0_hz=f0_hz, latest_s=done * 0.01)
+    return AnalysisEvents(f0=base.f0, notes=(), chords=(), current_chord=None, drums=(), onsets_s=np.zeros(0),
+                          frames_done=done, latest_time_s=done * 0.01, features=features, first_frame=first_frame)
+
+
+def test_spectrogram_columns_are_quantised_with_change_ranges():
+    store = AnalysisStore()
+    v0 = store.version
+    frames = np.array([[0.0, 8.0, 4.0], [1.0, 2.0, 100.0], [-1.0, 0.015, 0.05]])
+    v1 = store.add(with_features(frames, 0))  # features alone are a change
+    assert v1 == v0 + 1 and len(store.spectrogram) == 3
+    np.testing.assert_array_equal(store.spectrogram.columns(), [[0, 255, 128], [32, 64, 255], [0, 0, 2]])
+    v2 = store.add(with_features(np.full((2, 3), 2.0), 3))
+    c = store.changes_since(v1)
+    assert c.spectrogram == (3, 5) and not c.spectrogram_rebuilt and c.spectrogram_changed and c.any
+    assert c.changed_layers() == ()  # the event layers did not change
+    assert store.changes_since(v0).spectrogram == (0, 5)
+    assert not store.changes_since(v2).spectrogram_changed
+    assert store.spectrogram.column_time_s(4) == pytest.approx(0.04) and store.spectrogram.column_s == 0.01
+    with pytest.raises(ConfigError, match="clear the store"):
+        store.add(with_features(np.zeros((1, 5)), 5))
+    store.clear()
+    c = store.changes_since(v2)
+    assert c.cleared and c.spectrogram_rebuilt and c.spectrogram == (0, 0) and len(store.spectrogram) == 0
+    store.add(with_features(np.zeros((1, 5)), 0))  # a new stream may change the bins
+    assert store.spectrogram.n_bins == 5
+
+
+def test_spectrogram_gaps_are_silence_and_overlaps_are_dropped():
+    store = AnalysisStore()
+    store.add(with_features(np.full((2, 2), 8.0), 0))
+    store.add(with_features(np.full((1, 2), 4.0), 4))  # frames 2 and 3 missing
+    store.add(with_features(np.full((2, 2), 1.0), 4))  # frame 4 again, then 5
+    np.testing.assert_array_equal(store.spectrogram.columns()[:, 0], [255, 255, 0, 0, 128, 32])
+
+
+def test_spectrogram_merges_columns_at_the_cap_and_says_so():
+    store = AnalysisStore(spectrogram=SpectrogramConfig(max_columns=4, level_max=255.0))
+    store.add(with_features(np.arange(3)[:, None] * [1.0, 2.0], 0))  # values 0..2 -> levels 0..2
+    v = store.version
+    store.add(with_features(np.arange(3, 7)[:, None] * [1.0, 2.0], 3))  # 7 frames > 4 columns: merge once
+    spec = store.spectrogram
+    assert spec.decimation == 2 and spec.rebuilds == 1 and spec.column_s == pytest.approx(0.02)
+    np.testing.assert_array_equal(spec.columns(), [[1, 2], [3, 6], [5, 10]])  # pairwise maxima; frame 6 pending
+    c = store.changes_since(v)
+    assert c.spectrogram_rebuilt and c.spectrogram == (0, 3)
+    store.add(with_features([[0.0, 0.0]], 7))  # completes the pending column (max of frames 6 and 7)
+    np.testing.assert_array_equal(spec.columns()[-1], [6, 12])
+    c = store.changes_since(store.version - 1)
+    assert c.spectrogram == (3, 4) and not c.spectrogram_rebuilt
+    assert spec.column_time_s(3) == pytest.approx(0.06)
+    assert spec.nbytes <= 4 * 2
+    with pytest.raises(ConfigError, match="max_columns=1"):
+        SpectrogramConfig(max_columns=1)
+
+
+def test_one_hour_of_spectrogram_stays_under_50_mb():
+    store = AnalysisStore()
+    chunk = np.ones((6000, 288), dtype=np.float32)  # one minute of 10 ms frames
+    for minute in range(60):
+        store.add(with_features(chunk * (minute % 7), minute * 6000))
+    spec = store.spectrogram
+    assert spec.decimation == 4 and len(spec) == 90000  # 40 ms columns
+    assert spec.nbytes <= 131072 * 288 < 50e6
+    assert spec.column_time_s(len(spec) - 1) == pytest.approx(3600 - 0.04)
+    assert spec.columns()[-1, 0] == spec.quantise(np.array([59 % 7]))[0]
