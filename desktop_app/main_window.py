@@ -16,15 +16,18 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QDateTime, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QToolBar, QVBoxLayout, QWidget)
 
 from desktop_app import __version__
 from desktop_app.live.model_choice import ModelCatalog
 from desktop_app.live.store import AnalysisStore
 from desktop_app.live.worker import AnalysisWorker, EventBatch, FileAnalysisJob, WorkerStats
+from desktop_app.settings import AppSettings
+from desktop_app.views.model_panel import ModelPanel
+from desktop_app.views.transport import TransportBar
 from desktop_app.views.timeline import TimelineView
 from desktop_app.views.tuner import TunerWidget
 from models.annotations.types import DRUM_CLASSES, TASKS
@@ -36,7 +39,7 @@ log = logging.getLogger(__name__)
 
 REDRAW_INTERVAL_MS = 16  # ~60 Hz
 #: View menu layers: (store layer, menu text).
-VIEW_LAYERS: tuple[tuple[str, str], ...] = (("f0", "Pitch curve"), ("notes", "Notes"), ("chords", "Chords"),
+VIEW_LAYERS: tuple[tuple[str, str], ...] = (("spectrogram", "Spectrogram"), ("f0", "Pitch curve"), ("notes", "Notes"), ("chords", "Chords"),
                                             ("drums", "Drums"), ("onsets", "Onsets"))
 
 
@@ -52,6 +55,12 @@ def _default_capture():
     return AudioCapture()
 
 
+def _default_player():
+    from desktop_app.audio.playback import FilePlayer
+
+    return FilePlayer()
+
+
 def _default_device_lister() -> list:
     from desktop_app.audio.devices import list_input_devices
 
@@ -61,11 +70,14 @@ def _default_device_lister() -> list:
 class MainWindow(QMainWindow):
     """The analysis window. ``catalog``, ``device_lister`` (-> InputDevice list) and ``capture_factory``
     (-> an AudioCapture-like input: open/start/stop/close plus the AudioSource reading side) can be
-    replaced (tests)."""
+    replaced (tests). ``settings``: where the window remembers device, models, layers and layout between
+    runs (:func:`run_app` passes the user's; ``None`` remembers nothing, as in tests)."""
 
     def __init__(self, catalog: ModelCatalog | None = None,
                  device_lister: Callable[[], list] | None = None,
-                 capture_factory: Callable[[], object] | None = None) -> None:
+                 capture_factory: Callable[[], object] | None = None,
+                 settings: AppSettings | None = None,
+                 player_factory: Callable[[], object] | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Featherlight")
         self.resize(1100, 720)
@@ -82,6 +94,11 @@ class MainWindow(QMainWindow):
         self._live_on = False
         self.choice: dict[str, str] = {}
         self.last_error: str | None = None
+        self.settings = settings
+        self._player_factory = player_factory or _default_player
+        self.player = None  # FilePlayer of the open file (None: nothing to play, or no output device)
+        self._player_problem_shown = False
+        self._drawn_playhead_s: float | None = None
 
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -98,10 +115,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._build_toolbar()
+        self._build_model_dock()
         self._build_menus()
         self._build_status_bar()
         self.reload_models()
         self.refresh_devices()
+        self._restore_settings()
 
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_INTERVAL_MS)
@@ -123,6 +142,23 @@ class MainWindow(QMainWindow):
         self.start_button.setShortcut(QKeySequence("Ctrl+R"))
         self.start_button.clicked.connect(self.toggle_live)
         bar.addWidget(self.start_button)
+        transport = QToolBar("Transport", self)
+        transport.setObjectName("transportToolBar")
+        self.addToolBar(transport)
+        self.transport = TransportBar(transport)
+        self.transport.playRequested.connect(self.play)
+        self.transport.pauseRequested.connect(self.pause)
+        self.transport.seekRequested.connect(self.seek)
+        transport.addWidget(self.transport)
+
+    def _build_model_dock(self) -> None:
+        self.model_panel = ModelPanel(self.catalog, self)
+        self.model_panel.choiceChanged.connect(self._on_model_choice_changed)
+        dock = QDockWidget("Models", self)
+        dock.setObjectName("modelsDock")
+        dock.setWidget(self.model_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.model_dock = dock
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -130,6 +166,20 @@ class MainWindow(QMainWindow):
         self.open_action.setShortcut(QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self.choose_file)
         file_menu.addAction(self.open_action)
+        self.demo_action = QAction("Open the &demo", self)
+        self.demo_action.setToolTip("A 20 s demo with melody, chords and drums, to try every layer at once")
+        self.demo_action.triggered.connect(self.open_demo)
+        file_menu.addAction(self.demo_action)
+        file_menu.addSeparator()
+        self.export_action = QAction("&Export analysis...", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_action.setToolTip("Write the analysis as JAMS, MIDI, .lab and CSV, and the view as PNG")
+        self.export_action.triggered.connect(self.export_dialog)
+        file_menu.addAction(self.export_action)
+        self.export_png_action = QAction("Export view as &PNG...", self)
+        self.export_png_action.triggered.connect(self.export_view_png)
+        file_menu.addAction(self.export_png_action)
+        file_menu.addSeparator()
         self.rescan_models_action = QAction("Rescan &models", self)
         self.rescan_models_action.triggered.connect(self.reload_models)
         file_menu.addAction(self.rescan_models_action)
@@ -138,6 +188,11 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+
+        play_menu = self.menuBar().addMenu("&Playback")
+        for action in self.transport.actions_for_menu:
+            play_menu.addAction(action)
+            self.addAction(action)  # shortcuts work wherever the focus is
 
         view_menu = self.menuBar().addMenu("&View")
         self.layer_actions: dict[str, QAction] = {}
@@ -155,6 +210,8 @@ class MainWindow(QMainWindow):
         self.follow_action.toggled.connect(self.timeline.set_following)
         self.timeline.followingChanged.connect(self._on_following_changed)
         view_menu.addAction(self.follow_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.model_dock.toggleViewAction())
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -169,9 +226,33 @@ class MainWindow(QMainWindow):
     # --- models ------------------------------------------------------------------------------------
     @Slot()
     def reload_models(self) -> None:
-        """Scan the model folders again and take the default model per task."""
+        """Scan the model folders again; keep the chosen model per task where it is still there."""
         self.catalog.refresh()
-        self.choice = self.catalog.default_choice()
+        self.model_panel.blockSignals(True)
+        try:
+            self.choice = self.model_panel.refresh()
+        finally:
+            self.model_panel.blockSignals(False)
+        self._apply_choice()
+
+    @Slot(dict)
+    def _on_model_choice_changed(self, choice: dict) -> None:
+        self.choice = dict(choice)
+        self._apply_choice()
+        if self.settings is not None:
+            self.settings.set_model_choice(self._choice_to_save())
+        if self.is_live and self.worker is not None:  # swap the models of the running analysis
+            try:
+                self.worker.set_analyzer(self._build_analyzer())
+                self.store.clear(self.analysed_tasks)
+                self.timeline.reset(self.store)
+            except FeatherlightError as exc:
+                self.show_error("Cannot use these models", str(exc))
+        elif self.current_file is not None and not self.is_live:
+            self.open_file(self.current_file)  # analyse the file again with the new models
+
+    def _apply_choice(self) -> None:
+        """Lanes, drum classes and the banner for the models in ``self.choice``."""
         tasks = tuple(t for t in TASKS if t in self.choice)
         self.timeline.set_models_present(tasks)
         if "drums" in self.choice:
@@ -218,9 +299,71 @@ class MainWindow(QMainWindow):
     @Slot()
     def choose_file(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in sorted(_audio_extensions()))
-        path, _ = QFileDialog.getOpenFileName(self, "Open audio file", "", f"Audio files ({patterns});;All files (*)")
+        start = self.settings.last_folder() if self.settings is not None else None
+        path, _ = QFileDialog.getOpenFileName(self, "Open audio file", str(start or ""),
+                                              f"Audio files ({patterns});;All files (*)")
         if path:
+            if self.settings is not None:
+                self.settings.set_last_folder(path)
             self.open_file(path)
+
+    @Slot()
+    def open_demo(self) -> bool:
+        """Analyse the bundled demo (melody, chords, drums)."""
+        from desktop_app.demo import demo_file
+
+        try:
+            path = demo_file()
+        except FeatherlightError as exc:
+            self.show_error("No demo file", str(exc))
+            return False
+        return self.open_file(path)
+
+    # --- export ------------------------------------------------------------------------------------
+    def _export_stem(self) -> str:
+        if self.current_file is not None:
+            return self.current_file.stem
+        return "live-" + QDateTime.currentDateTime().toString("yyyyMMdd-HHmmss")
+
+    def _export_folder(self) -> Path:
+        if self.settings is not None and self.settings.export_folder() is not None:
+            return self.settings.export_folder()
+        if self.current_file is not None:
+            return self.current_file.parent
+        return Path.home()
+
+    @Slot()
+    def export_dialog(self) -> list[Path] | None:
+        """Ask for folder, name and formats, then write the analysis (asks before replacing files)."""
+        from desktop_app.export import run_export_dialog
+
+        if not any(self.store.counts().values()):
+            self.show_error("Nothing to export", "there is no analysis yet; open a file or start the live input first")
+            return None
+        written = run_export_dialog(self, self.store, self._export_folder(), self._export_stem(),
+                                    widget=self.timeline, duration_s=self.store.latest_time_s or None,
+                                    metadata={"source": str(self.current_file) if self.current_file else "live input"})
+        if written:
+            if self.settings is not None:
+                self.settings.set_export_folder(written[0].parent)
+            self.statusBar().showMessage(f"Exported {len(written)} file(s) to {written[0].parent}", 10000)
+        return written
+
+    @Slot()
+    def export_view_png(self) -> Path | None:
+        from desktop_app.export import export_png
+
+        default = self._export_folder() / f"{self._export_stem()}.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export view as PNG", str(default), "PNG images (*.png)")
+        if not path:
+            return None
+        try:  # the file dialog already asked before replacing an existing file
+            written = export_png(self.timeline, path, overwrite=True)
+        except FeatherlightError as exc:
+            self.show_error("Cannot export the view", str(exc))
+            return None
+        self.statusBar().showMessage(f"Saved {written}", 10000)
+        return written
 
     def open_file(self, path: str | os.PathLike) -> bool:
         """Analyse a file in the background; False (and an error message) when it cannot start."""
@@ -248,12 +391,85 @@ class MainWindow(QMainWindow):
         job.failed.connect(self._on_file_failed)
         job.done.connect(self._on_file_done)
         self.file_job = job
+        self._open_player(path)
         self.progress_bar.setValue(0)
         self.progress_bar.setVisible(True)
         self.setWindowTitle(f"Featherlight - {path.name}")
         self.statusBar().showMessage(f"Analysing {path.name}...")
         job.start()
         return True
+
+    # --- playback ----------------------------------------------------------------------------------
+    def _open_player(self, path: Path) -> None:
+        """Load ``path`` for playback; without a usable output device the analysis still runs."""
+        self._close_player()
+        self.transport.set_enabled_for_file(False)
+        try:
+            player = self._player_factory()
+            duration_s = player.open_file(path)
+        except FeatherlightError as exc:
+            log.warning("no playback for %s: %s", path, exc)
+            self.statusBar().showMessage(f"Playback unavailable: {exc}", 10000)
+            return
+        self.player = player
+        self._player_problem_shown = False
+        self._drawn_playhead_s = None
+        self.transport.set_duration(duration_s)
+        self.transport.set_position(0.0)
+        self.transport.set_playing(False)
+        self.transport.set_enabled_for_file(True)
+
+    def _close_player(self) -> None:
+        if self.player is not None:
+            try:
+                self.player.close()
+            except FeatherlightError as exc:
+                log.warning("closing playback: %s", exc)
+            self.player = None
+        self.timeline.set_playhead(None)
+        self.transport.set_playing(False)
+        self.transport.set_enabled_for_file(False)
+
+    @Slot()
+    def play(self) -> None:
+        if self.player is None:
+            return
+        try:
+            self.player.play()
+        except FeatherlightError as exc:
+            self.show_error("Cannot play", str(exc))
+            return
+        self.timeline.set_following(True)  # the view pages along with the playhead
+
+    @Slot()
+    def pause(self) -> None:
+        if self.player is not None:
+            self.player.pause()
+
+    @Slot(float)
+    def seek(self, time_s: float) -> None:
+        if self.player is not None:
+            self.player.seek(time_s)
+
+    def _update_playback(self) -> None:
+        """The 60 Hz part of playback: playhead and transport follow what is heard."""
+        from desktop_app.audio.playback import PlaybackState
+
+        player = self.player
+        if player is None:
+            return
+        position_s = player.position_s
+        if position_s != self._drawn_playhead_s:  # paused: nothing to repaint
+            self._drawn_playhead_s = position_s
+            self.transport.set_position(position_s)
+            self.timeline.set_playhead(position_s)
+        self.transport.set_playing(player.is_playing)
+        if player.take_finished():
+            self.statusBar().showMessage("End of file", 3000)
+        if player.state in (PlaybackState.STALLED, PlaybackState.DIED) and not self._player_problem_shown:
+            self._player_problem_shown = True
+            self.show_error("Playback stopped", f"the output device stopped ({player.state.value}); check that it is "
+                            "still connected, then open the file again")
 
     def _cancel_file_job(self) -> None:
         job = self.file_job
@@ -358,6 +574,7 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot start live input", str(exc))
             return False
         self._cancel_file_job()
+        self._close_player()
         self.capture = capture
         self.current_file = None
         self.store.clear(analyzer.tasks)
@@ -372,6 +589,8 @@ class MainWindow(QMainWindow):
             self.worker.set_analyzer(analyzer)
             self.worker.set_source(capture)
         self._live_session = None
+        if self.settings is not None:
+            self.settings.set_input_device(device)
         self.worker.start()
         self._live_on = True
         self.start_button.setText("Stop")
@@ -422,12 +641,56 @@ class MainWindow(QMainWindow):
     @Slot()
     def redraw(self) -> None:
         """Draw what the store gained (the 60 Hz timer); the tuner reads the newest frame."""
+        self._update_playback()
         if self.timeline.refresh(self.store):
             self.tuner.update_from(self.store)
 
+    # --- settings ----------------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        """Window layout, layers, follow mode, input device and models as they were last time."""
+        s = self.settings
+        if s is None:
+            return
+        if s.window_geometry() is not None:
+            self.restoreGeometry(s.window_geometry())
+        if s.window_state() is not None:
+            self.restoreState(s.window_state())
+        for layer, visible in s.visible_layers().items():
+            action = self.layer_actions.get(layer)
+            if action is not None:
+                action.setChecked(visible)
+        self.follow_action.setChecked(s.follow_mode())
+        devices = [self.device_combo.itemData(i) for i in range(self.device_combo.count())]
+        device = s.resolve_input_device([d for d in devices if d is not None])
+        if device is not None:
+            self.device_combo.setCurrentIndex(devices.index(device))
+        self.model_panel.set_choice(s.resolve_model_choice(self.catalog))
+
+    def _choice_to_save(self) -> dict[str, str]:
+        from desktop_app.settings import MODEL_OFF
+
+        return {task: self.choice.get(task, MODEL_OFF) for task in TASKS}
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        if s is None:
+            return
+        s.set_window_geometry(self.saveGeometry())
+        s.set_window_state(self.saveState())
+        s.set_visible_layers({layer: action.isChecked() for layer, action in self.layer_actions.items()})
+        s.set_follow_mode(self.follow_action.isChecked())
+        s.set_model_choice(self._choice_to_save())
+        device = self.device_combo.currentData()
+        if device is not None:
+            s.set_input_device(device)
+        s.sync()
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._save_settings()
+        self.model_panel.shutdown()
         self.redraw_timer.stop()
         self._cancel_file_job()
+        self._close_player()
         if self.worker is not None:
             self.worker.close()
             self.worker = None
@@ -445,7 +708,7 @@ def run_app(files: list[str]) -> int:
     app.setApplicationName("Featherlight")
     app.setOrganizationName("Featherlight")
     app.setApplicationVersion(__version__)
-    window = MainWindow()
+    window = MainWindow(settings=AppSettings())
     window.show()
     if files:
         if len(files) > 1:

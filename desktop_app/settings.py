@@ -50,6 +50,8 @@ DEFAULT_EXPORT_FORMATS: tuple[str, ...] = ("jams", "midi", "lab", "csv")
 DEFAULT_FOLLOW = True
 #: stored for "mix the first channels" (AudioCapture's channel=None)
 MIX_CHANNELS = "mix"
+#: stored for a task the user turned off in the model panel
+MODEL_OFF = "off"
 
 # keys (one place)
 _K_DEVICE_HOST = "input/host_api"
@@ -230,13 +232,14 @@ class AppSettings:
 
     # --- models --------------------------------------------------------------------------------------
     def model_choice(self) -> dict[str, str]:
-        """``{task: option key}`` for the tasks with a saved choice (keys like ``"bundled:pitch-dense"``)."""
+        """``{task: option key}`` for the tasks with a saved choice (keys like ``"bundled:pitch-dense"``, or
+        :data:`MODEL_OFF` for a task the user turned off)."""
         choice = {}
         for task in TASKS:
             key = self._get_str(f"{_G_MODELS}/{task}")
             if key is None:
                 continue
-            if ":" not in key:
+            if ":" not in key and key != MODEL_OFF:
                 self._garbled(f"{_G_MODELS}/{task}", key, "a model key like 'bundled:NAME' or 'user:NAME'", None)
                 continue
             choice[task] = key
@@ -254,6 +257,9 @@ class AppSettings:
         that model is still there and usable, else the catalog's default (logged)."""
         result = dict(catalog.default_choice())
         for task, key in self.model_choice().items():
+            if key == MODEL_OFF:  # the user turned the task off
+                result.pop(task, None)
+                continue
             usable = {o.key for o in catalog.options(task) if o.usable}
             if key in usable:
                 result[task] = key

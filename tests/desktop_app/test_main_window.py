@@ -19,7 +19,8 @@ def test_window_opens_and_says_where_models_go_when_there_are_none(qtbot, tmp_pa
     assert all(not lane.has_model for lane in window.timeline.lanes.values())
     assert window.device_combo.currentText() == "no input device"
     assert not window.start_button.isEnabled()
-    assert [a.text() for a in window.layer_actions.values()] == ["Pitch curve", "Notes", "Chords", "Drums", "Onsets"]
+    assert [a.text() for a in window.layer_actions.values()] == ["Spectrogram", "Pitch curve", "Notes", "Chords", "Drums",
+                                                                 "Onsets"]
     assert all(a.isCheckable() and a.isChecked() for a in window.layer_actions.values())
 
 
