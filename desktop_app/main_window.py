@@ -406,6 +406,8 @@ class MainWindow(QMainWindow):
         self.transport.set_enabled_for_file(False)
         try:
             player = self._player_factory()
+            if player is None:  # a window without playback (scripts, tests)
+                return
             duration_s = player.open_file(path)
         except FeatherlightError as exc:
             log.warning("no playback for %s: %s", path, exc)
