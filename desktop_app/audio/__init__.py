@@ -1,4 +1,5 @@
-"""Live audio input: device listing, a lock-free ring buffer and the PortAudio capture stream.
+"""Live audio input and file playback: device listing, a lock-free ring buffer, the PortAudio capture
+stream and the file player.
 
 No Qt here: the GUI wraps these classes, and they are tested without a window (through a real JACK
 server with the dummy driver). Modules:
@@ -8,6 +9,8 @@ server with the dummy driver). Modules:
 - :mod:`desktop_app.audio.capture`: :class:`~desktop_app.audio.capture.AudioCapture` (the stream whose
   callback only copies into the ring) and the consumer-side
   :class:`~desktop_app.audio.capture.Resampler` to the models' rate.
+- :mod:`desktop_app.audio.playback`: output devices and :class:`~desktop_app.audio.playback.FilePlayer`
+  (play/pause/seek with the heard position, output latency compensated).
 
 The errors below are the only ones these modules raise on purpose; each message names the device and
 says what to do.
@@ -24,6 +27,10 @@ class AudioDeviceError(FeatherlightError):
 
 class NoInputDeviceError(AudioDeviceError):
     """The system offers no audio input device at all."""
+
+
+class NoOutputDeviceError(AudioDeviceError):
+    """The system offers no audio output device at all (playback only; analysis still works)."""
 
 
 class DeviceUnavailableError(AudioDeviceError):
@@ -47,6 +54,7 @@ __all__ = [
     "DeviceNotFoundError",
     "DeviceUnavailableError",
     "NoInputDeviceError",
+    "NoOutputDeviceError",
     "PortAudioMissingError",
     "UnsupportedFormatError",
 ]

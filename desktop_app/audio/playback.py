@@ -65,7 +65,8 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop_app.audio import AudioDeviceError, DeviceNotFoundError, DeviceUnavailableError, UnsupportedFormatError
+from desktop_app.audio import (AudioDeviceError, DeviceNotFoundError, DeviceUnavailableError, NoOutputDeviceError,
+                               UnsupportedFormatError)
 from desktop_app.audio import devices as _devices
 from models.errors import ConfigError
 
@@ -88,10 +89,6 @@ _CLOCK_STREAM = 0.0
 _CLOCK_MONOTONIC = 1.0
 # anchor columns
 _GEN, _FIRST, _PLAYED, _DAC, _CLOCK = range(5)
-
-
-class NoOutputDeviceError(AudioDeviceError):
-    """The system offers no audio output device at all."""
 
 
 @dataclass(frozen=True)
