@@ -50,7 +50,10 @@ class WorkerConfig:
     stats_interval_s: float = 0.5
     emit_idle_interval_s: float = 0.05  # emit a batch without events this often (stream time keeps moving)
     max_gap_fill_s: float = 2.0  # dropped samples up to this long are replaced by silence (time axis kept)
-    resample_quality: str = "HQ"
+    # soxr quality of the live resampler to 16 kHz. Its filter holds audio back: measured at 48 -> 16 kHz,
+    # HQ 29.8 ms, MQ 16.3 ms, LQ 7.1 ms. MQ keeps a 91 % passband (to 7.3 kHz, above the front-end's top
+    # bins) and saves 14 ms of input-to-screen latency over HQ; files are still read with HQ.
+    resample_quality: str = "MQ"
     finish_on_stop: bool = True  # on stop, flush the analyser so pending notes/chords become final
 
     def __post_init__(self) -> None:
