@@ -105,16 +105,21 @@ def _audio_checks() -> list[Check]:
         return [Check("audio (PortAudio)", False, "sounddevice is not installed", fix="pip install sounddevice")]
     checks = [Check("PortAudio", True, sd.get_portaudio_version()[1])]
     hostapis = sd.query_hostapis()
-    inputs = []
+    inputs, outputs = [], []
     for dev in sd.query_devices():
+        api = hostapis[dev["hostapi"]]["name"]
         if dev["max_input_channels"] > 0:
-            api = hostapis[dev["hostapi"]]["name"]
             inputs.append(f"[{dev['index']}] {dev['name']} ({api}, {dev['max_input_channels']} ch, "
                           f"{dev['default_samplerate']:.0f} Hz)")
+        if dev["max_output_channels"] > 0:
+            outputs.append(f"[{dev['index']}] {dev['name']} ({api}, {dev['max_output_channels']} ch)")
     checks.append(Check("host APIs", True, ", ".join(h["name"] for h in hostapis) or "none", required=False))
     checks.append(Check("input devices", bool(inputs), "; ".join(inputs) or
                         "none: live input is unavailable, file analysis still works", required=False,
                         fix="plug in a microphone or audio interface"))
+    checks.append(Check("output devices", bool(outputs), "; ".join(outputs) or
+                        "none: files are analysed but cannot be played", required=False,
+                        fix="connect headphones or speakers, or start the sound server"))
     return checks
 
 
