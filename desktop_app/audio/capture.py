@@ -159,17 +159,28 @@ class Resampler:
         return out, first_out
 
 
-def _map_portaudio_error(exc: Exception, device: InputDevice, channels: int, sample_rate_hz: float) -> AudioDeviceError:
-    """Turn a sounddevice.PortAudioError into the AudioDeviceError a person can act on."""
+def classify_portaudio_error(exc: Exception) -> tuple[str, str]:
+    """``(kind, text)`` of a sounddevice.PortAudioError: kind ``"rate"`` (sample rate refused),
+    ``"format"`` (channels or sample format refused) or ``"other"`` (unplugged, busy, server gone)."""
     code = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
     text = str(exc.args[0]) if exc.args else str(exc)
     lowered = text.lower()
     if code == -9997 or "sample rate" in lowered:
+        return "rate", text
+    if code in _FORMAT_ERROR_CODES or "channel" in lowered or "format" in lowered:
+        return "format", text
+    return "other", text
+
+
+def _map_portaudio_error(exc: Exception, device: InputDevice, channels: int, sample_rate_hz: float) -> AudioDeviceError:
+    """Turn a sounddevice.PortAudioError into the AudioDeviceError a person can act on."""
+    kind, text = classify_portaudio_error(exc)
+    if kind == "rate":
         return UnsupportedFormatError(
             f"input device {device.label} refuses the sample rate {sample_rate_hz:g} Hz ({text}); use the "
             f"device's own rate ({device.default_samplerate_hz:g} Hz) or leave the rate unset"
         )
-    if code in _FORMAT_ERROR_CODES or "channel" in lowered or "format" in lowered:
+    if kind == "format":
         return UnsupportedFormatError(
             f"input device {device.label} refuses {channels} channel(s) of float32 at {sample_rate_hz:g} Hz "
             f"({text}); choose fewer channels (it reports {device.max_input_channels}) or another device"

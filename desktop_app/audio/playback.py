@@ -68,6 +68,7 @@ import numpy as np
 from desktop_app.audio import (AudioDeviceError, DeviceNotFoundError, DeviceUnavailableError, NoOutputDeviceError,
                                UnsupportedFormatError)
 from desktop_app.audio import devices as _devices
+from desktop_app.audio.capture import classify_portaudio_error
 from models.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,6 @@ __all__ = [
     "list_output_devices",
 ]
 
-_FORMAT_ERROR_CODES = {-9998, -9997, -9994, -9993}  # invalid channel count / rate / sample format / combination
 _MAX_CHANNELS_FIRST_AXIS = 64  # a (channels, samples) array with more rows than this was probably transposed
 _CLOCK_STREAM = 0.0
 _CLOCK_MONOTONIC = 1.0
@@ -242,15 +242,13 @@ def find_output_device(name_or_index: int | str | OutputDevice) -> OutputDevice:
 
 def _map_output_error(exc: Exception, device: OutputDevice, channels: int, sample_rate_hz: float) -> AudioDeviceError:
     """Turn a sounddevice.PortAudioError into the AudioDeviceError a person can act on."""
-    code = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
-    text = str(exc.args[0]) if exc.args else str(exc)
-    lowered = text.lower()
-    if code == -9997 or "sample rate" in lowered:
+    kind, text = classify_portaudio_error(exc)
+    if kind == "rate":
         return UnsupportedFormatError(
             f"output device {device.label} refuses the sample rate {sample_rate_hz:g} Hz ({text}); play at the "
             f"device's own rate ({device.default_samplerate_hz:g} Hz) or choose another output device"
         )
-    if code in _FORMAT_ERROR_CODES or "channel" in lowered or "format" in lowered:
+    if kind == "format":
         return UnsupportedFormatError(
             f"output device {device.label} refuses {channels} channel(s) of float32 at {sample_rate_hz:g} Hz "
             f"({text}); choose another output device"
