@@ -465,6 +465,7 @@ class MainWindow(QMainWindow):
             self._drawn_playhead_s = position_s
             self.transport.set_position(position_s)
             self.timeline.set_playhead(position_s)
+            self.tuner.update_from(self.store, at_s=position_s)  # the note and chord being heard
         self.transport.set_playing(player.is_playing)
         if player.take_finished():
             self.statusBar().showMessage("End of file", 3000)
@@ -644,7 +645,7 @@ class MainWindow(QMainWindow):
     def redraw(self) -> None:
         """Draw what the store gained (the 60 Hz timer); the tuner reads the newest frame."""
         self._update_playback()
-        if self.timeline.refresh(self.store):
+        if self.timeline.refresh(self.store) and self.player is None:  # with playback, the playhead drives it
             self.tuner.update_from(self.store)
 
     # --- settings ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QGraphicsRectItem
 from desktop_app.live.store import AnalysisStore, StoreChanges
 from desktop_app.views.lane import ChunkedSeries, Lane
 
-__all__ = ["PianoRoll", "hz_to_midi"]
+__all__ = ["PianoRoll", "break_jumps", "hz_to_midi"]
 
 _NOTE_BRUSH = QColor(70, 130, 200, 150)
 _NOTE_PEN = QColor(40, 90, 160)
@@ -20,6 +20,23 @@ _F0_PEN = (230, 90, 40)
 #: f0 points per curve chunk (20 s of 10 ms frames): fewer, larger chunks paint faster (pyqtgraph
 #: recomputes each curve's bounds on every view change), smaller ones refill faster.
 F0_CHUNK_POINTS = 2048
+
+
+#: Neighbouring f0 frames further apart than this (semitones) are not joined by a line: a jump between
+#: the melody and the bass, or an octave error, shows as a gap instead of a vertical stroke.
+F0_MAX_JOIN_SEMITONES = 1.5
+
+
+def break_jumps(times_s: np.ndarray, midi: np.ndarray, previous_midi: float = float("nan"),
+                max_join_semitones: float = F0_MAX_JOIN_SEMITONES) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` with a NaN point inserted before every frame that jumps more than ``max_join_semitones``
+    from the frame before it (``previous_midi``: the last point already drawn), so ``connect="finite"``
+    leaves a gap there. The voiced points themselves are kept unchanged."""
+    before = np.concatenate([[previous_midi], midi[:-1]])
+    jumps = np.flatnonzero(np.abs(midi - before) > max_join_semitones)  # NaN comparisons are False
+    if jumps.size == 0:
+        return times_s, midi
+    return np.insert(times_s, jumps, times_s[jumps]), np.insert(midi, jumps, np.nan)
 
 
 def hz_to_midi(f0_hz: np.ndarray) -> np.ndarray:
@@ -104,7 +121,10 @@ class PianoRoll(Lane):
         start, stop = changes.f0
         if stop > start:
             track = store.f0_slice(start, stop)
-            self.f0_curve.append(track.times_s, hz_to_midi(track.f0_hz))
+            drawn = self.f0_curve.y
+            previous = float(drawn[-1]) if len(drawn) else float("nan")
+            self.f0_curve.append(*break_jumps(np.asarray(track.times_s, dtype=np.float64), hz_to_midi(track.f0_hz),
+                                              previous))
 
     @property
     def voiced_point_count(self) -> int:

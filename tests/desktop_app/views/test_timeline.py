@@ -150,3 +150,15 @@ def test_tuner_reads_note_cents_and_chord(qtbot, make_events):
     assert tuner.f0_label.text() == "442.5 Hz"
     assert tuner.chord_label.text() == "A:min"
     assert format_cents(-3.4) == "-3 cents" and format_cents(0.2) == "0 cents"
+
+
+def test_f0_jumps_are_gaps_not_strokes():
+    from desktop_app.views.piano_roll import break_jumps
+
+    x = np.array([0.0, 0.01, 0.02, 0.03, 0.04])
+    y = np.array([60.0, 60.2, 48.0, 48.1, np.nan])
+    bx, by = break_jumps(x, y, previous_midi=59.9)
+    np.testing.assert_array_equal(bx, [0.0, 0.01, 0.02, 0.02, 0.03, 0.04])
+    np.testing.assert_array_equal(by, [60.0, 60.2, np.nan, 48.0, 48.1, np.nan])
+    bx, by = break_jumps(x[:2], y[:2], previous_midi=72.0)  # a jump from the last point drawn
+    assert np.isnan(by[0]) and by.size == 3

@@ -93,6 +93,11 @@ def test_transport_drives_the_player_and_the_playhead(qtbot, user_models, wav):
     assert player.calls[-1] == ("seek", 3.5)
     window.redraw()
     assert window.timeline.playhead_s == pytest.approx(3.5)
+    window.seek(1.0)
+    window.redraw()
+    assert window.tuner.chord_label.text() == (window.store.chord_at(1.0) or "--")  # what is heard
+    reading = window.store.tuner_reading(1.0)
+    assert window.tuner.note_label.text() == (reading.note if reading else "--")
     window.transport.to_start_action.trigger()
     window.redraw()
     assert player.calls[-1] == ("seek", 0.0) and window.timeline.playhead_s == pytest.approx(0.0)
