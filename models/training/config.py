@@ -74,13 +74,13 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
         return NetConfig(**common, output_activation="softmax", temporal_channels=(128, 128, 128, 128, 128, 128),
                          temporal_kernel=(1, 3, 3, 3, 3, 3), temporal_dilation=(1, 1, 2, 4, 8, 16),
                          dropout=0.2, lookahead_frames=10)
-    # drums, onsets: short context, events are local; anticipation of 1 hop (an attack 10 ms after the
-    # frame centre is already 22 ms inside the 64 ms window) brings their latency down to 32 ms
-    # (32 ms front-end - 10 ms + one 10 ms hop of peak picking) for the live view's 50 ms budget.
-    # Two hops (22 ms) were tried first: after 3 epochs validation F1 trailed the lookahead-2 run by
-    # 0.2 (drums 0.57 vs 0.79, onsets 0.67 vs 0.80): 12 ms of attack at the window's edge is too little.
+    # drums, onsets: short context, events are local; no lookahead (latency 32 ms front-end + one 10 ms
+    # hop of peak picking). Anticipation (negative lookahead, see nets.py) would cut latency further, but
+    # measured on the 2-hour renders it costs too much accuracy: validation F1 after 8 epochs, drums
+    # 0.65 with one hop of anticipation against 0.80 with lookahead 2; onsets 0.69 against 0.82; two hops
+    # were worse still (drums 0.57 after 3 epochs).
     return NetConfig(**common, temporal_channels=(128, 128, 128), temporal_kernel=(1, 3, 3),
-                     temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=-1)
+                     temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=0)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[3]
 SR = 16000
 HOP_S = 0.01
 #: Model lookahead per task in the fixtures (different on purpose, so alignment bugs show; onsets
-#: anticipate by 2 frames; the bundled drum and onset models anticipate by 1).
+#: anticipate by 2 frames, the negative lookahead a model card may state).
 LOOKAHEAD = {"pitch": 2, "chords": 0, "drums": 1, "onsets": -2}
 N_OUTPUTS = {"pitch": 361, "chords": 133, "drums": 6, "onsets": 1}
 #: Decoder settings written into the fixture cards (chosen so random weights still give many events).
