@@ -94,8 +94,14 @@ def test_bundled_models_find_the_notes_chords_drums_and_onsets(qtbot, bundled, m
         expected = [t for t, k in drum_pattern() if k == key]
         got = np.array([h.time_s for h in drums if h.drum == name])
         hits = sum(bool(got.size) and np.min(np.abs(got - t)) <= 0.05 for t in expected)
-        assert hits >= 0.7 * len(expected), (name, got)
-        assert got.size <= len(expected) + 2, (name, got)
+        assert hits >= 0.75 * len(expected), (name, got)
+        in_section = got[got >= DRUM_START_S - 0.05]
+        assert in_section.size <= len(expected) + 2, (name, got)
+    # before the groove: nothing in the melody; piano chord attacks can pass for kicks and snares (a known
+    # weakness of the drum model: its training renders have drums only), but only at those attacks
+    outside = [h for h in drums if h.time_s < DRUM_START_S - 0.05]
+    chord_starts = np.array([t for t, _, _ in CHORDS])
+    assert all(np.min(np.abs(chord_starts - h.time_s)) <= 0.05 for h in outside), outside
 
     # onsets: every note, chord and drum beat start (within 50 ms)
     onsets = np.asarray(views.onset_lane.tick_times_s)
