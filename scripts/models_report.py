@@ -176,7 +176,9 @@ def card_table(cards: Mapping[str, object], paths: Mapping[str, Path]) -> list[s
         sources = tr.get("data_sources")
         if sources:
             data = f"{data}; sources: {', '.join(map(str, sources))}"
-        epochs = f"{tr.get('epochs', '?')} ({tr.get('best_epoch', '?')})"
+        built = list(map(str, tr.get("train_command") or []))  # the build's command (a resumed run's last)
+        max_epochs = built[built.index("--epochs") + 1] if "--epochs" in built[:-1] else tr.get("epochs", "?")
+        epochs = f"{max_epochs} ({tr.get('best_epoch', '?')})"
         lines.append(f"| {task} | `{Path(paths[task]).name}` | {card.n_parameters:,} | {card.macs_per_second / 1e6:.2f} M "
                      f"| {card.file_bytes / 1024:.1f} | {card.latency_ms:.0f} | {card.lookahead_frames} "
                      f"| {card.receptive_field_frames} | {data or 'not recorded'} | {tr.get('seed', 'not recorded')} "
@@ -188,11 +190,17 @@ def command_lines(cards: Mapping[str, object]) -> list[str]:
     lines = []
     for task, card in cards.items():
         tr = card.training or {}
-        for key in ("render_command", "command"):
+        train_key = "train_command" if tr.get("train_command") else "command"
+        for key, what in (("render_command", "render"), (train_key, "train"), ("build_command", "build")):
             cmd = tr.get(key)
             if cmd:
                 shown = " ".join(map(str, cmd)) if isinstance(cmd, (list, tuple)) else str(cmd)
-                lines.append(f"- {task} ({'render' if key == 'render_command' else 'train'}): `{shown}`")
+                lines.append(f"- {task} ({what}): `{shown}`")
+        first = tr.get("command")
+        if train_key == "train_command" and first and list(map(str, first[2:4])) == ["--task", task] and \
+                "--resume" not in first and list(map(str, first)) != list(map(str, tr["train_command"])):
+            lines.append(f"- {task} (the run was started as, then resumed by the build): "
+                         f"`{' '.join(map(str, first))}`")
     return lines or ["- the model cards record no commands"]
 
 

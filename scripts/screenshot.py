@@ -87,6 +87,9 @@ def take_screenshot(audio: Path, out: Path, catalog, size: tuple[int, int], over
     timer.start(int(timeout_s * 1000))
     if job.is_running:
         loop.exec()
+    # `done` arrives while the worker thread is still winding down: let it end before asking the window
+    job.wait(5000)
+    app.processEvents()
     if window.file_analysis_running:
         window.close()
         raise FeatherlightError(f"the analysis of {audio} did not finish within {timeout_s:g} s; "

@@ -53,7 +53,7 @@ def test_doctor_json_reports_versions_and_models():
     assert checks["featherlight"]["ok"]
     assert checks["numpy"]["ok"] and checks["numpy"]["detail"][0].isdigit()
     assert "onnxruntime" in checks
-    assert any(name.startswith(("model ", "bundled models")) for name in checks)
+    assert any(name.startswith(("model ", "bundled model")) for name in checks)
     assert "Qt platform" in checks
     # exit code says whether a required check failed
     required_failed = any(c["required"] and not c["ok"] for c in checks.values())
