@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from models.annotations.types import TASKS
+from models.corpus.config import CorpusConfig
 from models.errors import ConfigError, CorpusError, FeatherlightError, OverwriteError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,6 +57,9 @@ class BuildSettings:
     jobs: int = 1  # render processes
     out: Path = DEFAULT_OUT
     overwrite: bool = False
+    #: corpus options passed to `corpus render` as given (e.g. ("--music-bed-probability", "0.7")); they
+    #: decide the audio, so a corpus folder rendered without them is not reused
+    render_options: tuple[str, ...] = ()
 
     def corpus_dir(self, task: str) -> Path:
         return self.work / "corpus" / task
@@ -84,7 +88,7 @@ def render_command(s: BuildSettings, task: str) -> list[str]:
            "--seed", str(s.seed)]
     if s.sources:
         cmd += ["--sources", *s.sources]
-    return cmd + ["--jobs", str(s.jobs), "--no-progress"]
+    return cmd + [*s.render_options, "--jobs", str(s.jobs), "--no-progress"]
 
 
 def train_command(s: BuildSettings, task: str) -> list[str]:
@@ -116,11 +120,40 @@ def corpus_is_complete(s: BuildSettings, task: str) -> bool:
               "sources": sorted(str(Path(p).resolve()) for p in s.sources)}
     found = {"minutes": float(config.get("minutes", -1)), "seed": config.get("seed"),
              "sources": sorted(str(Path(p).resolve()) for p in config.get("sources", []))}
+    options = _render_option_values(s.render_options)
+    defaults = CorpusConfig.defaults_dict()
+    for key, value in options.items():
+        wanted[key] = value
+        found[key] = config.get(key, defaults.get(key))
     if found != wanted:
         diff = ", ".join(f"{k} {found[k]} (wanted {wanted[k]})" for k in wanted if found[k] != wanted[k])
         raise CorpusError(f"{s.corpus_dir(task)} holds a corpus rendered with other settings: {diff}; "
                           "use another --work folder or the same --minutes/--seed/--sources")
     return bool(info.get("complete"))
+
+
+def _render_option_values(options: Sequence[str]) -> dict:
+    """The corpus settings ``options`` (``corpus render`` flags) stand for, as corpus.json records them."""
+    from models.corpus.cli import register
+
+    parser = argparse.ArgumentParser(add_help=False)
+    register(parser.add_subparsers())
+    try:
+        args, extra = parser.parse_known_args(["corpus", "render", "--task", "drums", "--out", "-", "--minutes", "1",
+                                               *options])
+    except SystemExit:
+        extra = ["?"]
+    if extra:
+        raise ConfigError(f"--render-options {shlex.join(options)!r}: not valid `corpus render` options "
+                          "(see featherlight corpus render --help)") from None
+    given = {a.lstrip("-").split("=")[0].replace("-", "_") for a in options if a.startswith("--")}
+    values = {}
+    for name in given:
+        if not hasattr(args, name):
+            raise ConfigError(f"--render-options: {name} is not a `corpus render` option")
+        value = getattr(args, name)
+        values[name] = list(value) if isinstance(value, (list, tuple)) else value
+    return values
 
 
 def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Sequence[str]) -> None:
@@ -205,6 +238,9 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
     parser.add_argument("--jobs", type=int, default=max(1, os.cpu_count() or 1), help="render processes")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"where the models go (default {DEFAULT_OUT})")
     parser.add_argument("--overwrite", action="store_true", help="replace models in --out without asking")
+    parser.add_argument("--render-options", default="", metavar="'OPTIONS'",
+                        help="more `corpus render` options in one quoted string, e.g. "
+                             "--render-options '--music-bed-probability 0.7 --music-bed-on-procedural'")
     args = parser.parse_args(argv)
     try:
         from models.runtime.analyze_cli import parse_tasks
@@ -218,7 +254,8 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
                               "folders named in the README's data section")
         settings = BuildSettings(work=args.work, tasks=parse_tasks(args.tasks), sources=tuple(args.sources),
                                  minutes=args.minutes, seed=args.seed, epochs=args.epochs, device=args.device,
-                                 jobs=args.jobs, out=args.out, overwrite=args.overwrite)
+                                 jobs=args.jobs, out=args.out, overwrite=args.overwrite,
+                                 render_options=tuple(shlex.split(args.render_options)))
         build_argv = ["scripts/build_models.py", *(sys.argv[1:] if argv is None else argv)]
         for task in settings.tasks:
             onnx_path, card_path = build_task(settings, task, run=run, build_argv=build_argv, ask=ask)

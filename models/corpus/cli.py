@@ -53,6 +53,13 @@ def register(subparsers) -> None:
                              "MuseScore_General where installed)")
     render.add_argument("--procedural-fraction", type=float, default=0.3, metavar="F",
                         help="share of items that are procedural when sources are given (default 0.3)")
+    render.add_argument("--music-bed-probability", type=float, default=0.3, metavar="P",
+                        help="drums and onsets: share of Groove items rendered over a POP909 accompaniment, whose "
+                             "notes are not drum labels (default 0.3)")
+    render.add_argument("--music-bed-level-db", type=float, nargs=2, default=(-20.0, -6.0), metavar=("LOW", "HIGH"),
+                        help="the accompaniment's level relative to the drums, dB (default -20 -6)")
+    render.add_argument("--music-bed-on-procedural", action="store_true",
+                        help="procedural drum items get an accompaniment too (with the same probability)")
     render.add_argument("--no-progress", action="store_true", help="no progress bar")
     render.set_defaults(func=run_render)
     info = sub.add_parser("info", help="summarise a rendered corpus (minutes per split, items, sources, config)",
@@ -71,6 +78,9 @@ def run_render(args) -> int:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     cfg = CorpusConfig(task=args.task, minutes=args.minutes, seed=args.seed, sample_rate_hz=args.sample_rate_hz,
                        procedural_fraction=args.procedural_fraction, sources=tuple(args.sources),
+                       music_bed_probability=args.music_bed_probability,
+                       music_bed_level_db=tuple(args.music_bed_level_db),
+                       music_bed_on_procedural=args.music_bed_on_procedural,
                        soundfonts=tuple(args.soundfonts))
     start = time.perf_counter()
     manifest = render_corpus(cfg, args.out, jobs=args.jobs, progress=not args.no_progress)

@@ -35,6 +35,13 @@ class CorpusConfig:
     batch_audio_s: float = 300.0
     #: the last notes end this long before an excerpt ends, so render tails fade inside the excerpt
     end_margin_s: float = 0.3
+    #: share of Groove items (drums, onsets) rendered over a pop909 accompaniment ("music bed"); the bed's
+    #: notes are labelled for onsets, never for drums (they teach the drum model what is *not* a drum)
+    music_bed_probability: float = 0.3
+    #: the bed's level relative to the drums, dB (uniform in this range)
+    music_bed_level_db: tuple[float, float] = (-20.0, -6.0)
+    #: procedural drum items get a bed too (same probability)
+    music_bed_on_procedural: bool = False
     sources: tuple[str, ...] = field(default=())
     soundfonts: tuple[str, ...] = field(default=())
 
@@ -55,6 +62,13 @@ class CorpusConfig:
             raise ConfigError(
                 f"excerpt lengths must satisfy 5 <= min <= max, got {self.excerpt_min_s}..{self.excerpt_max_s} s"
             )
+        if not (0.0 <= self.music_bed_probability <= 1.0):
+            raise ConfigError(f"--music-bed-probability must lie in [0, 1], got {self.music_bed_probability}")
+        low, high = self.music_bed_level_db
+        if not (-60.0 <= low <= high <= 20.0):
+            raise ConfigError(f"--music-bed-level-db takes LOW HIGH with -60 <= LOW <= HIGH <= 20 (dB relative to "
+                              f"the drums), got {low:g} {high:g}")
+        object.__setattr__(self, "music_bed_level_db", (float(low), float(high)))
         if self.seed < 0:
             raise ConfigError(f"--seed must be >= 0, got {self.seed}")
 
@@ -62,4 +76,18 @@ class CorpusConfig:
         d = asdict(self)
         d["sources"] = list(self.sources)
         d["soundfonts"] = list(self.soundfonts)
+        d["music_bed_level_db"] = list(self.music_bed_level_db)
         return d
+
+    @classmethod
+    def defaults_dict(cls) -> dict:
+        """The default of every setting that has one (what a manifest written before a setting existed used)."""
+        from dataclasses import MISSING, fields
+
+        out = {}
+        for f in fields(cls):
+            if f.default is not MISSING:
+                out[f.name] = list(f.default) if isinstance(f.default, tuple) else f.default
+            elif f.default_factory is not MISSING:
+                out[f.name] = list(f.default_factory())
+        return out

@@ -218,6 +218,13 @@ def build_groove(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) -> Ite
     stems = [Stem("drums", [drums])]
     prov = {"takes": used, "kit": kit, "kit_name": gm.DRUM_KITS[kit],
             "velocity_scale": round(vel[0], 4), "velocity_offset": round(vel[1], 3)}
+    labelled = _add_music_bed(spec, rng, cfg, stems, prov, tempo, dur)
+    return ItemContent(dur, stems, labelled_stems=labelled, provenance=prov)
+
+
+def _add_music_bed(spec: dict, rng: np.random.Generator, cfg: CorpusConfig, stems: list[Stem], prov: dict,
+                   tempo: float, dur: float) -> tuple[int, ...]:
+    """Append the planned pop909 accompaniment ("music bed") under the drums; returns the labelled stems."""
     labelled = [0]
     bed = spec.get("music_bed")
     if bed:
@@ -235,7 +242,7 @@ def build_groove(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) -> Ite
             prov["music_bed"] = {"piece": bed["piece"], "excerpt_start_s": round(bstart, 4),
                                  "transpose_semitones": transpose, "programs": programs,
                                  "level_db": round(level, 2)}
-    return ItemContent(dur, stems, labelled_stems=tuple(labelled), provenance=prov)
+    return tuple(labelled)
 
 
 def build_proc_line(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) -> ItemContent:
@@ -250,7 +257,9 @@ def build_proc_chords(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) -
 
 def build_proc_drums(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) -> ItemContent:
     part, info = procedural.random_drums(rng, spec["duration_s"], cfg.end_margin_s)
-    return ItemContent(spec["duration_s"], [Stem("drums", [part])], provenance=info)
+    stems = [Stem("drums", [part])]
+    labelled = _add_music_bed(spec, rng, cfg, stems, info, 1.0, spec["duration_s"])
+    return ItemContent(spec["duration_s"], stems, labelled_stems=labelled, provenance=info)
 
 
 _BUILDERS = {

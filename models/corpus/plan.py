@@ -114,13 +114,16 @@ def plan_items(cfg: CorpusConfig, sources: list[Source], fonts: list[str]) -> li
         if cfg.task == "onsets":
             spec["label_all"] = True
             spec["melody_probability"] = 0.7
-        if kind == "groove" and pop909 and rng.random() < 0.3:
+        bed_kinds = ("groove", "proc_drums") if cfg.music_bed_on_procedural else ("groove",)
+        if kind in bed_kinds and pop909 and rng.random() < cfg.music_bed_probability:
             candidates = pop_by_split.get(spec["split"]) or ()
             if candidates:
                 bed = candidates[int(rng.integers(len(candidates)))]
+                low, high = cfg.music_bed_level_db
+                # one uniform draw, from the top of the range down (what the first corpora were rendered with)
+                level = high - (high - low) * float(rng.random())
                 spec["music_bed"] = {"piece": bed, "source_path": str(pop909.path),
-                                     "level_db": round(-float(rng.uniform(6, 20)), 2),
-                                     "labelled": cfg.task == "onsets"}
+                                     "level_db": round(level, 2), "labelled": cfg.task == "onsets"}
         slug = spec["piece_id"].replace("/", "-")
         spec["stem"] = f"{cfg.task}_{i:05d}_{slug}"
         items.append(spec)

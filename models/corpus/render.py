@@ -191,7 +191,8 @@ def render_corpus(cfg: CorpusConfig, out_dir: str | os.PathLike, *, jobs: int = 
             old = json.loads(manifest.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise CorpusError(f"{manifest} is unreadable ({exc}); remove it or choose another --out") from exc
-        if old.get("config") != header["config"]:
+        # settings added after a corpus was rendered take their defaults (what that render used)
+        if {**CorpusConfig.defaults_dict(), **(old.get("config") or {})} != header["config"]:
             raise CorpusError(
                 f"{out} holds a corpus rendered with other settings (see {manifest}); resume with the same "
                 "--task/--minutes/--seed/--sources/--soundfonts, or choose another --out folder"

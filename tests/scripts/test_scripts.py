@@ -356,3 +356,19 @@ def test_build_models_refuses_other_corpus_settings(tmp_path, capsys):
     assert "rendered with other settings: minutes 0.3 (wanted 0.5)" in err and "another --work" in err
     assert build.main(base + ["--sources", str(tmp_path / "missing")], run=fake) == 2
     assert "--sources folder(s) not found" in capsys.readouterr().err
+    # render options are part of the corpus settings: a corpus rendered without them is not reused
+    assert build.main(base + ["--minutes", "0.3", "--render-options", "--music-bed-probability 0.7"], run=fake) == 2
+    assert "music_bed_probability 0.3 (wanted 0.7)" in capsys.readouterr().err
+    assert build.main(base + ["--render-options", "--no-such-option 1"], run=fake) == 2
+    assert "not valid `corpus render` options" in capsys.readouterr().err
+
+
+def test_build_models_passes_render_options(tmp_path):
+    build = load_script("build_models")
+    settings = build.BuildSettings(work=tmp_path, minutes=1, render_options=("--music-bed-probability", "0.7",
+                                                                               "--music-bed-on-procedural"))
+    cmd = build.render_command(settings, "drums")
+    assert cmd[cmd.index("--seed") + 2:] == ["--music-bed-probability", "0.7", "--music-bed-on-procedural", "--jobs",
+                                              "1", "--no-progress"]
+    assert build._render_option_values(settings.render_options) == {"music_bed_probability": 0.7,
+                                                                   "music_bed_on_procedural": True}

@@ -82,6 +82,22 @@ def test_resume_refuses_other_settings(tmp_path, font):
         render_corpus(CorpusConfig(task="drums", minutes=0.3, seed=5, soundfonts=(font,)), out, progress=False)
 
 
+def test_resume_accepts_a_manifest_written_before_newer_settings_existed(tmp_path, font, tree_hashes):
+    out, _ = _render(tmp_path, font, task="drums", minutes=0.3)
+    manifest = json.loads((out / "corpus.json").read_text())
+    for key in ("music_bed_probability", "music_bed_level_db", "music_bed_on_procedural"):
+        del manifest["config"][key]  # as the first corpora were written
+    (out / "corpus.json").write_text(json.dumps(manifest))
+    before = tree_hashes(out)
+    render_corpus(CorpusConfig(task="drums", minutes=0.3, soundfonts=(font,)), out, progress=False)
+    after = tree_hashes(out)
+    assert {k: v for k, v in after.items() if k != "corpus.json"} == \
+        {k: v for k, v in before.items() if k != "corpus.json"}
+    with pytest.raises(CorpusError, match="other settings"):
+        render_corpus(CorpusConfig(task="drums", minutes=0.3, soundfonts=(font,), music_bed_probability=0.9), out,
+                      progress=False)
+
+
 def test_refuses_a_non_empty_folder_without_corpus(tmp_path, font):
     (tmp_path / "mine.txt").write_text("user data")
     with pytest.raises(CorpusError, match="not empty"):

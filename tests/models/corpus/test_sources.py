@@ -165,3 +165,31 @@ def test_real_pop909_and_groove(tmp_path, font, shared_data):
                 assert any(s.label != "N" for s in segs)
             else:
                 assert len(load_drums_csv(folder / f"{item['stem']}.drums.csv")) > 20
+
+
+@pytest.mark.needs_fluidsynth
+def test_music_bed_settings_put_unlabelled_accompaniment_under_groove_and_procedural_drums(tmp_path, font):
+    groove = _fake_groove(tmp_path / "groove")
+    pop = _fake_pop909(tmp_path / "pop", songs=("001", "002", "027"))  # a piece in every split
+    cfg = CorpusConfig(task="drums", minutes=1.5, seed=0, sources=(str(groove), str(pop)), soundfonts=(font,),
+                       procedural_fraction=0.5, music_bed_probability=1.0, music_bed_level_db=(-3.0, 0.0),
+                       music_bed_on_procedural=True)
+    manifest = render_corpus(cfg, tmp_path / "out", progress=False)
+    kinds = {item["kind"] for item in manifest["items"]}
+    assert kinds == {"groove", "proc_drums"}
+    for item in manifest["items"]:
+        bed = item["music_bed"]  # every item: probability 1, procedural ones included
+        assert -3.0 <= bed["level_db"] <= 0.0 and bed["programs"]
+        assert [s["name"] for s in item["stems"]] == ["drums", "music"]
+        # the accompaniment's notes never become drum labels: as many hits as the drum stem has notes
+        hits = load_drums_csv(tmp_path / "out" / item["split"] / f"{item['stem']}.drums.csv")
+        drum_notes = sum(p["notes"] for p in item["stems"][0]["parts"])
+        assert 0 < len(hits) <= drum_notes
+    assert manifest["config"]["music_bed_level_db"] == [-3.0, 0.0]
+    # the defaults: no bed on procedural items
+    plain = CorpusConfig(task="drums", minutes=1.5, seed=0, sources=(str(groove), str(pop)), soundfonts=(font,),
+                         procedural_fraction=0.5, music_bed_probability=1.0)
+    from models.corpus.plan import plan_items
+
+    planned = plan_items(plain, [detect_source(groove), detect_source(pop)], [font])
+    assert all(("music_bed" in i) == (i["kind"] == "groove") for i in planned)

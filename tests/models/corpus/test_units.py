@@ -121,6 +121,18 @@ def test_config_rejects_bad_values():
         CorpusConfig(task="pitch", minutes=-1)
     with pytest.raises(ConfigError, match="1.5"):
         CorpusConfig(task="pitch", minutes=1, procedural_fraction=1.5)
+    with pytest.raises(ConfigError, match="--music-bed-probability"):
+        CorpusConfig(task="drums", minutes=1, music_bed_probability=-0.1)
+    with pytest.raises(ConfigError, match="LOW HIGH"):
+        CorpusConfig(task="drums", minutes=1, music_bed_level_db=(0.0, -10.0))
+
+
+def test_config_defaults_fill_settings_an_older_manifest_lacks():
+    defaults = CorpusConfig.defaults_dict()
+    assert defaults["music_bed_probability"] == 0.3 and defaults["music_bed_level_db"] == [-20.0, -6.0]
+    assert "task" not in defaults and "minutes" not in defaults
+    cfg = CorpusConfig(task="drums", minutes=1, music_bed_level_db=[-10, -2])
+    assert cfg.music_bed_level_db == (-10.0, -2.0) and cfg.to_dict()["music_bed_level_db"] == [-10.0, -2.0]
 
 
 def _clicks(sr, times_s, n):
