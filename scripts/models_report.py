@@ -17,7 +17,8 @@ split <corpus>/<task>/test (as `featherlight corpus render --task T --out <corpu
    baseline on that metric.
 
 With --real-dev the pitch model is also scored on the real single-note recordings (each file by the
-median pitch of its voiced frames, as `featherlight eval` pairs them). Then the model cards (size, cost,
+median pitch of its voiced frames, as `featherlight eval` pairs them); --extra TASK=DIR adds held-out
+dataset folders (e.g. the drums test split re-rendered on other kits by scripts/kit_testset.py). Then the model cards (size, cost,
 latency, training data, seed) and the one-core benchmark of scripts/bench_models.py. The document is
 written atomically; a file that this script did not generate is only replaced with --overwrite.
 """
@@ -211,6 +212,7 @@ def build_report(
     corpus: Path | None,
     real_dev: Path | None,
     cache: Path | None,
+    extra: Sequence[tuple[str, Path]] = (),
     jobs: int = 1,
     skip_baselines: bool = False,
     bench_signal_s: float = 60.0,
@@ -260,6 +262,22 @@ def build_report(
                      f"`{real_dev}`: each file scored by the median pitch of its voiced frames "
                      "(`featherlight eval` single-note layout).", ""]
         sections += score_table(rows, SINGLE_NOTE_COLUMNS, "system") + [""]
+    for task, folder in extra:
+        if task not in models:
+            log(f"skipping the held-out set {folder}: no {task} model")
+            continue
+        if not folder.is_dir():
+            raise ReportError(f"--extra {task}={folder}: not a folder; give a dataset folder of audio with labels")
+        model_report, _ = score_model(task, Path(models[task]), folder, jobs)
+        baselines = {n: baseline_scores(task, n, folder, cache=cache, jobs=jobs, cache_only=skip_baselines)
+                     for n in TABLES[task][0]}
+        rows = [(f"**model** `{Path(models[task]).name}`", model_report)] + [(f"baseline {n}", r)
+                                                                           for n, r in baselines.items()]
+        sections += [f"## {task}: held-out set `{folder.name}`", "",
+                     f"`{folder}`: {minutes_of(folder):.1f} minutes of audio the model was not trained on "
+                     "(how it was made: see the folder's source, e.g. scripts/kit_testset.py). No target applies; "
+                     "it shows how far the rendered test split's numbers carry to other material.", ""]
+        sections += score_table(rows, TABLES[task][1], "system") + [""]
     sections += ["## Model cards", "", *card_table(cards, models), "", "Commands recorded in the cards:", "",
                  *command_lines(cards), ""]
     if bench:
@@ -311,6 +329,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, help="folder with <task>/test sub-folders (rendered corpus)")
     parser.add_argument("--real-dev", type=Path, help="single-note real recordings (e.g. ../shared/data/real_dev/pitch)")
+    parser.add_argument("--extra", action="append", default=[], metavar="TASK=DIR",
+                        help="also score TASK's model (and baselines) on this held-out dataset folder, e.g. "
+                             "drums=DIR from scripts/kit_testset.py (repeatable)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks (default: all with a model)")
     parser.add_argument("--model", action="append", default=[], metavar="TASK=PATH",
                         help="report this model for TASK instead of the bundled one (repeatable)")
@@ -336,6 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.corpus is None and args.real_dev is None:
             raise ConfigError("nothing to score: give --corpus (and/or --real-dev)")
         tasks = parse_tasks(args.tasks)
+        extra = []
+        for item in args.extra:
+            task, sep, folder = item.partition("=")
+            if not sep or task not in TASKS or not folder:
+                raise ConfigError(f"--extra {item!r}: write TASK=DIR with TASK one of {', '.join(TASKS)}")
+            extra.append((task, Path(folder)))
         overrides = parse_model_overrides(args.model)
         from models.runtime.onnx_model import find_bundled_models
 
@@ -350,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not Path(path).is_file() or not Path(path).with_suffix(".json").is_file():
                 raise ConfigError(f"model {path} for {task} (or its .json card) not found; check the path")
         lines, summary = build_report(
-            models, corpus=args.corpus, real_dev=args.real_dev, cache=args.cache, jobs=args.jobs,
+            models, corpus=args.corpus, real_dev=args.real_dev, cache=args.cache, extra=extra, jobs=args.jobs,
             skip_baselines=args.skip_baselines, bench_signal_s=args.bench_signal_s,
             bench_repeats=args.bench_repeats, bench=not args.no_bench,
             log=lambda line: print(line, file=sys.stderr))

@@ -210,7 +210,8 @@ def test_models_report_writes_document(tiny_models, tiny_corpus, tmp_path, capsy
     args = ["--corpus", str(tiny_corpus), "--real-dev", str(tiny_corpus / "real_dev"), "--tasks", "pitch,onsets",
             f"--model=pitch={tiny_models['pitch']}", f"--model=onsets={tiny_models['onsets']}",
             "--out", str(out), "--cache", str(tmp_path / "cache"), "--skip-baselines",
-            "--bench-signal-s", "1", "--bench-repeats", "1", "--summary-json", str(summary_path)]
+            "--bench-signal-s", "1", "--bench-repeats", "1", "--summary-json", str(summary_path),
+            "--extra", f"onsets={tiny_corpus / 'onsets' / 'test'}", "--extra", f"drums={tiny_corpus}"]
     assert report.main(args) == 0
     captured = capsys.readouterr()
     assert "skipping pitch scores: no test split" in captured.err
@@ -220,6 +221,7 @@ def test_models_report_writes_document(tiny_models, tiny_corpus, tmp_path, capsy
     assert "## onsets: rendered test split" in text and "## pitch: rendered test split" not in text
     assert "| baseline librosa-onset | - | not run | not run | not run | not run |" in text
     assert "## pitch: real single-note recordings" in text
+    assert "## onsets: held-out set `test`" in text and "skipping the held-out set" in captured.err  # no drums model
     single = next(line for line in text.splitlines() if line.startswith("| **model** `pitch.onnx` |"))
     assert single.split(" | ")[1] == "2"  # both single-note files scored
     assert "| onsets | `onsets.onnx` |" in text and "random weights (test fixture)" in text
@@ -372,3 +374,56 @@ def test_build_models_passes_render_options(tmp_path):
                                               "1", "--no-progress"]
     assert build._render_option_values(settings.render_options) == {"music_bed_probability": 0.7,
                                                                    "music_bed_on_procedural": True}
+
+
+# --- kit_testset -------------------------------------------------------------------------------------------
+@pytest.mark.needs_fluidsynth
+def test_kit_testset_replays_the_labelled_hits_on_another_font(tmp_path, capsys):
+    import soundfile as sf
+
+    from models.annotations.csv_io import write_drums_csv
+    from models.annotations.midi_io import write_drums_midi
+    from models.annotations.types import DrumHit
+    from models.audio import write_audio
+    from models.corpus.soundfonts import DEFAULT_SOUNDFONTS
+    from models.errors import OverwriteError
+
+    kit = next((p for p in DEFAULT_SOUNDFONTS if Path(p).is_file() and p.endswith(".sf2")), None)
+    if kit is None:
+        pytest.skip("no .sf2 soundfont installed")
+    script = load_script("kit_testset")
+    data, out = tmp_path / "data", tmp_path / "out"
+    data.mkdir()
+    hits = [DrumHit(0.5, "kick", 40), DrumHit(1.25, "snare", 120), DrumHit(2.0, "hihat", 90)]
+    write_drums_csv(data / "a.drums.csv", hits)
+    write_drums_midi(data / "a.drums.mid", hits)
+    write_audio(data / "a.flac", np.zeros(3 * SR, dtype=np.float32), SR)
+    # velocities come from the MIDI file (the CSV has none)
+    stem = script.kit_stem(hits, script.hit_velocities(data / "a.drums.mid"))
+    assert [(n.pitch, n.velocity) for n in stem.parts[0].notes] == [(36, 40), (38, 120), (42, 90)]
+    assert stem.parts[0].is_drum is False and stem.parts[0].program == 0  # bank 0 preset 0: the kit
+    assert script.main(["--data", str(data), "--out", str(out), "--kits", kit]) == 0
+    audio, sr = sf.read(str(out / "a.flac"), dtype="float32")
+    assert sr == SR and audio.size == 3 * SR
+    assert (out / "a.drums.csv").read_text() == (data / "a.drums.csv").read_text()
+    rms_db = 20 * np.log10(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
+    assert -30.5 <= rms_db <= -15.5
+    for hit in hits:  # sound starts at each hit: silence before the first, a rise at each
+        i = int(hit.time_s * SR)
+        before = np.abs(audio[i - 800:i - 80]).max() if hit.time_s == 0.5 else None
+        after = np.abs(audio[i:i + 1600]).max()
+        assert after > 0.01 and (before is None or before < 1e-4)
+    # nothing is replaced without --overwrite; bad input is named
+    with pytest.raises(OverwriteError, match="a.flac exists"):
+        script.build(data, out, [Path(kit)])
+    assert script.main(["--data", str(data), "--out", str(out), "--kits", str(tmp_path / "nokit.sf2"),
+                        "--overwrite"]) == 2
+    assert "nokit.sf2 not found" in capsys.readouterr().err
+    assert script.main(["--data", str(tmp_path), "--out", str(out)]) == 2
+    assert "holds no <stem>.drums.csv" in capsys.readouterr().err
+
+
+def test_models_report_refuses_a_bad_extra(tiny_models, tmp_path, capsys):
+    report = load_script("models_report")
+    assert report.main(["--real-dev", str(tmp_path), "--extra", "drums", f"--model=onsets={tiny_models['onsets']}"]) == 2
+    assert "write TASK=DIR" in capsys.readouterr().err
