@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 
-import pyqtgraph as pg
-
 from desktop_app.live.store import note_name
+from desktop_app.views.lane_axis import LaneAxis
 
 __all__ = ["NoteAxis"]
 
 
-class NoteAxis(pg.AxisItem):
+class NoteAxis(LaneAxis):
     """Major ticks on every C, minor ticks on every semitone when zoomed in enough; labels are note names."""
 
     def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802 - pyqtgraph API

@@ -23,6 +23,7 @@ from desktop_app.live.store import AnalysisStore
 from desktop_app.views.chord_lane import ChordLane
 from desktop_app.views.drum_lanes import DrumLanes
 from desktop_app.views.lane import Lane
+from desktop_app.views.lane_axis import LaneAxis
 from desktop_app.views.note_axis import NoteAxis
 from desktop_app.views.onset_lane import OnsetLane
 from desktop_app.views.piano_roll import PianoRoll
@@ -45,6 +46,11 @@ class TimelineConfig:
     playhead_margin: float = 0.05  # where a page puts the playhead, as a fraction of the width from the left
 
 
+def _axes(left: LaneAxis | None = None) -> dict[str, LaneAxis]:
+    """A plot's axis items: ``left`` (a plain LaneAxis by default) and a LaneAxis time axis at the bottom."""
+    return {"left": left if left is not None else LaneAxis("left"), "bottom": LaneAxis("bottom")}
+
+
 class TimelineView(QWidget):
     """The lanes on one zoomable, scrollable time axis. ``followingChanged(bool)`` on every change."""
 
@@ -58,11 +64,12 @@ class TimelineView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
-        spectrogram_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": NoteAxis("left")})
-        pitch_plot = self.graphics.addPlot(row=1, col=0, axisItems={"left": NoteAxis("left")})
-        chord_plot = self.graphics.addPlot(row=2, col=0)
-        drum_plot = self.graphics.addPlot(row=3, col=0)
-        onset_plot = self.graphics.addPlot(row=4, col=0)
+        # LaneAxis everywhere: opaque ticks and grid, tick values shared by the linked time axes (lane_axis.py)
+        spectrogram_plot = self.graphics.addPlot(row=0, col=0, axisItems=_axes(NoteAxis("left")))
+        pitch_plot = self.graphics.addPlot(row=1, col=0, axisItems=_axes(NoteAxis("left")))
+        chord_plot = self.graphics.addPlot(row=2, col=0, axisItems=_axes())
+        drum_plot = self.graphics.addPlot(row=3, col=0, axisItems=_axes())
+        onset_plot = self.graphics.addPlot(row=4, col=0, axisItems=_axes())
         self.plots = (spectrogram_plot, pitch_plot, chord_plot, drum_plot, onset_plot)
         for plot in (spectrogram_plot, chord_plot, drum_plot, onset_plot):
             plot.setXLink(pitch_plot)
