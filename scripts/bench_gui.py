@@ -16,6 +16,9 @@ batches one 60 Hz frame of audio gives. Then, per frame, the batch goes into the
 times ``MainWindow.redraw()`` (which calls ``TimelineView.refresh``, timed on its own too) and the Qt
 paint that follows (``processEvents``). Prints median / p95 / max per frame and the share of a 16.7 ms
 frame. ``--pace realtime`` waits for each frame's time (as live), ``fast`` (default) does not.
+``--profile N`` also runs cProfile around the paint of the last 600 frames and prints the N functions
+with the most own time, and the paint time per item type (axes by plot row) per frame: where the paint
+goes. The profiler slows those frames; the timings above it are taken without it.
 
 (b) Live latency (``--part live``): starts a private JACK server with the dummy driver
 (``jackd -n NAME --no-realtime -d dummy -r 48000 -p 512``; JACK_DEFAULT_SERVER is set before
@@ -174,7 +177,47 @@ def frame_batches(analyzer, audio: np.ndarray) -> list:
     return batches
 
 
-def bench_gui_cost(app, catalog, audio: np.ndarray, source: str, pace: str) -> dict:
+class PaintBreakdown:
+    """Time spent in each graphics item type's ``paint()`` (axes by plot row and side) while installed and
+    :attr:`on`. Install it before the window is built: PySide binds an item's paint override when the item
+    is made."""
+
+    def __init__(self) -> None:
+        import pyqtgraph as pg
+
+        self.seconds: dict[str, float] = {}
+        self.names: dict[int, str] = {}
+        self.on = False
+        self._originals = []
+        for cls in (pg.AxisItem, pg.ImageItem, pg.PlotCurveItem, pg.ScatterPlotItem, pg.InfiniteLine):
+            original = cls.__dict__.get("paint")
+            if original is None:
+                continue
+            self._originals.append((cls, original))
+
+            def paint(item, painter, option, widget=None, _original=original, _cls=cls):
+                if not self.on:
+                    return _original(item, painter, option, widget)
+                start = time.perf_counter()
+                try:
+                    return _original(item, painter, option, widget)
+                finally:
+                    key = self.names.get(id(item), _cls.__name__)
+                    self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - start
+
+            cls.paint = paint
+
+    def name_axes(self, timeline) -> None:
+        self.names = {id(plot.getAxis(side)): f"axis {row}.{side}" for row, plot in enumerate(timeline.plots)
+                      for side in ("left", "bottom")}
+
+    def remove(self) -> None:
+        for cls, original in self._originals:
+            cls.paint = original
+        self._originals = []
+
+
+def bench_gui_cost(app, catalog, audio: np.ndarray, source: str, pace: str, profile_rows: int = 0) -> dict:
     window = build_window(catalog)
     window.redraw_timer.stop()  # the script calls redraw itself, once per frame
     timeline = window.timeline
@@ -231,7 +274,50 @@ def bench_gui_cost(app, catalog, audio: np.ndarray, source: str, pace: str) -> d
         print(f"  {name:<24} median {median:7.3f} ms  p95 {p95:7.3f} ms  max {worst:7.3f} ms  "
               f"= {share:5.1f}% (median) / {share95:5.1f}% (p95) of a 16.7 ms frame")
         result[name] = {"median_ms": median, "p95_ms": p95, "max_ms": worst}
+    if profile_rows:
+        print(_profile_paint(app, catalog, batches, profile_rows))
     return result
+
+
+def _profile_paint(app, catalog, batches: list, rows: int, frames: int = 600) -> str:
+    """Replay ``batches`` into a second window; cProfile and the paint breakdown run around the paint of the
+    last ``frames`` frames (the view as full as in the timed run)."""
+    import cProfile
+    import io
+    import pstats
+
+    breakdown = PaintBreakdown()
+    profiler = cProfile.Profile()
+    first = max(len(batches) - frames, 0)
+    try:
+        window = build_window(catalog)
+        window.redraw_timer.stop()
+        breakdown.name_axes(window.timeline)
+        window.store.clear(catalog.build_analyzer(window.choice).tasks)
+        window.timeline.reset(window.store)
+        window.timeline.set_live(True)
+        app.processEvents()
+        for index, events in enumerate(batches):
+            window.store.add(events)
+            window.redraw()
+            breakdown.on = index >= first
+            if breakdown.on:
+                profiler.enable()
+            app.processEvents()
+            profiler.disable()
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    finally:
+        breakdown.remove()
+    n = max(len(batches) - first, 1)
+    out = io.StringIO()
+    out.write(f"Qt paint profile over the last {n} frames, in a second window (cProfile on, so slower than "
+              f"above); time in each item type's paint(), ms per frame:\n")
+    for key, seconds in sorted(breakdown.seconds.items(), key=lambda kv: -kv[1]):
+        out.write(f"  {key:<24} {1000 * seconds / n:7.3f}\n")
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(rows)
+    return out.getvalue()
 
 
 # --- (b) live latency through JACK -----------------------------------------------------------------------
@@ -505,9 +591,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--pace", choices=("fast", "realtime"), default="fast")
     parser.add_argument("--clicks", type=int, default=20, help="clicks played in the live part")
     parser.add_argument("--tones", type=int, default=12, help="tone bursts played in the live part")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="gui part: also profile the paint of the last 600 frames, print the top N functions")
     parser.add_argument("--platform", help="Qt platform (default offscreen)")
     parser.add_argument("--json", help="also write the results to this JSON file (refuses to overwrite)")
     args = parser.parse_args(argv)
+    if args.profile < 0:
+        parser.error(f"--profile takes a number of functions to print, 0 or more (got {args.profile})")
     if args.duration_s <= 0 or args.clicks < 1 or args.tones < 1:
         parser.error(f"--duration-s, --clicks and --tones must be positive (got {args.duration_s}, {args.clicks}, "
                      f"{args.tones})")
@@ -533,7 +623,7 @@ def main(argv=None) -> int:
             results = {}
             if args.part in ("gui", "all"):
                 audio, source = load_or_generate(args.audio, args.duration_s)
-                results["gui"] = bench_gui_cost(app, catalog, audio, source, args.pace)
+                results["gui"] = bench_gui_cost(app, catalog, audio, source, args.pace, args.profile)
             if args.part in ("live", "all"):
                 results["live"] = bench_live(app, catalog, args.clicks, args.tones)
             if args.json:
