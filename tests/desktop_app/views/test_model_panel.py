@@ -108,11 +108,17 @@ def test_time_per_hop_is_measured_in_the_background_and_cached(panel, catalog, q
     assert blocker.args[:2] == ["onsets", "bundled:onsets_t3"]
     assert panel.hop_text("onsets") == f"{catalog.cached_time_per_hop_us('bundled:onsets_t3'):,.0f} µs/hop (" \
         + panel.hop_text("onsets").split("(", 1)[1]
-    # choosing it again uses the cache: no new measurement
+    # choosing it again uses the cache: no new measurement (the finished one's thread may still be winding
+    # down when its signal arrives, so wait for the pool before counting)
+    assert panel.thread_pool.waitForDone(30000)
+    measured = []
+    panel.hopTimeMeasured.connect(lambda *args: measured.append(args))
     panel.combo("onsets").setCurrentIndex(0)
     panel.combo("onsets").setCurrentIndex(1)
     assert "µs/hop" in panel.hop_text("onsets")
-    assert panel.thread_pool.activeThreadCount() == 0
+    assert panel.thread_pool.waitForDone(30000)
+    qtbot.wait(50)  # deliver any queued result
+    assert measured == []
 
 
 def test_set_choice_restores_and_unknown_keys_fall_back_with_a_warning(panel, qtbot):
