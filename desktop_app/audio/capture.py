@@ -18,11 +18,9 @@ previous device is reopened (and restarted if it was running) and the error is r
 
 from __future__ import annotations
 
-import atexit
 import enum
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from desktop_app.audio import AudioDeviceError, DeviceUnavailableError, UnsupportedFormatError
-from desktop_app.audio.devices import InputDevice, default_input_device, find_device, portaudio
+from desktop_app.audio.devices import InputDevice, call_bounded, default_input_device, find_device, portaudio
 from desktop_app.audio.ring_buffer import RingBuffer
 from models.errors import ConfigError
 
@@ -340,29 +338,9 @@ class AudioCapture:
         )
 
     def _call_bounded(self, action: str, function: Callable[[], None], stream: object) -> None:
-        """Run a PortAudio call that may never return on a dead device, waiting at most close_timeout_s.
-
-        PortAudio's JACK host waits for the server to acknowledge a stop; a server that was killed
-        never does. The call runs in a daemon thread; if it does not finish in time the stream is
-        abandoned (kept referenced, never touched again) so the app stays usable.
-        """
-
-        def call() -> None:
-            try:
-                function()
-            except Exception as exc:  # a dead device may fail to stop or close; nothing more to do
-                log.warning("%s the input stream failed: %s", action, exc)
-
-        worker = threading.Thread(target=call, name=f"featherlight-audio-{action}", daemon=True)
-        worker.start()
-        worker.join(self.config.close_timeout_s)
-        if worker.is_alive():
-            log.warning("%s the input stream did not return within %.1f s; abandoning it", action, self.config.close_timeout_s)
-            self._abandoned.append(stream)
-            # sounddevice terminates PortAudio at exit, which would wait for the same dead stream forever
-            exit_handler = getattr(portaudio(), "_exit_handler", None)
-            if exit_handler is not None:
-                atexit.unregister(exit_handler)
+        """Run a PortAudio call that may never return on a dead device (see devices.call_bounded)."""
+        call_bounded(action, function, stream, what="input stream", timeout_s=self.config.close_timeout_s,
+                     abandoned=self._abandoned)
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None

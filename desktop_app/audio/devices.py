@@ -8,7 +8,10 @@ was plugged in or removed to see the new list (no stream may be open while it ru
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -48,6 +51,35 @@ def portaudio() -> ModuleType:
     except OSError as exc:  # sounddevice raises OSError when libportaudio cannot be loaded
         raise PortAudioMissingError(f"the PortAudio library could not be loaded ({exc}); {_INSTALL_HINT}") from exc
     return sounddevice
+
+
+
+def call_bounded(action: str, function: Callable[[], None], stream: object, *, what: str, timeout_s: float,
+                 abandoned: list[object]) -> None:
+    """Run a PortAudio call that may never return on a dead device, waiting at most ``timeout_s``.
+
+    PortAudio's JACK host waits for the server to acknowledge a stop; a server that was killed never
+    does. The call runs in a daemon thread; if it does not finish in time ``stream`` is appended to
+    ``abandoned`` (kept referenced, never touched again) so the app stays usable. ``what`` names the
+    stream in the log ("input stream", "output stream").
+    """
+
+    def call() -> None:
+        try:
+            function()
+        except Exception as exc:  # a dead device may fail to stop or close; nothing more to do
+            log.warning("%s the %s failed: %s", action, what, exc)
+
+    worker = threading.Thread(target=call, name=f"featherlight-{what.replace(' ', '-')}-{action}", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        log.warning("%s the %s did not return within %.1f s; abandoning it", action, what, timeout_s)
+        abandoned.append(stream)
+        # sounddevice terminates PortAudio at exit, which would wait for the same dead stream forever
+        exit_handler = getattr(portaudio(), "_exit_handler", None)
+        if exit_handler is not None:
+            atexit.unregister(exit_handler)
 
 
 def rescan() -> None:

@@ -51,13 +51,11 @@ then raises :class:`~desktop_app.audio.DeviceUnavailableError`.
 
 from __future__ import annotations
 
-import atexit
 import enum
 import functools
 import logging
 import math
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -459,24 +457,9 @@ class FilePlayer:
         )
 
     def _call_bounded(self, action: str, function: Callable[[], None], stream: object) -> None:
-        """Run a PortAudio call that may never return on a dead device, waiting at most close_timeout_s."""
-
-        def call() -> None:
-            try:
-                function()
-            except Exception as exc:  # a dead device may fail to stop or close; nothing more to do
-                log.warning("%s the output stream failed: %s", action, exc)
-
-        worker = threading.Thread(target=call, name=f"featherlight-playback-{action}", daemon=True)
-        worker.start()
-        worker.join(self.config.close_timeout_s)
-        if worker.is_alive():
-            log.warning("%s the output stream did not return within %.1f s; abandoning it", action, self.config.close_timeout_s)
-            self._abandoned.append(stream)
-            # sounddevice terminates PortAudio at exit, which would wait for the same dead stream forever
-            exit_handler = getattr(_devices.portaudio(), "_exit_handler", None)
-            if exit_handler is not None:
-                atexit.unregister(exit_handler)
+        """Run a PortAudio call that may never return on a dead device (see devices.call_bounded)."""
+        _devices.call_bounded(action, function, stream, what="output stream", timeout_s=self.config.close_timeout_s,
+                              abandoned=self._abandoned)
 
     def _close_stream(self) -> None:
         opened, self._opened = self._opened, None
