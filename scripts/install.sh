@@ -15,6 +15,7 @@ apt_packages=(
   libportaudio2 libsndfile1        # sounddevice / soundfile
   fluidsynth fluid-soundfont-gm    # rendering the training corpus
   timgm6mb-soundfont fluidr3mono-gm-soundfont musescore-general-soundfont
+  avldrums.lv2-soundfont           # two acoustic one-kit fonts (corpus --kit-fonts, held-out kit tests)
   ffmpeg                           # decoding m4a/aac/wma
   jackd2                           # live-input tests through a JACK dummy server
   libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3   # Qt, also offscreen

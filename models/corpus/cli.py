@@ -60,6 +60,12 @@ def register(subparsers) -> None:
                         help="the accompaniment's level relative to the drums, dB (default -20 -6)")
     render.add_argument("--music-bed-on-procedural", action="store_true",
                         help="procedural drum items get an accompaniment too (with the same probability)")
+    render.add_argument("--kit-fonts", nargs="+", default=[], metavar="PATH",
+                        help="one-kit soundfonts (a single drum kit as preset 0 of bank 0, e.g. the acoustic kits "
+                             "of the Debian package avldrums.lv2-soundfont in /usr/share/sounds/sf2): drum items "
+                             "play their drums on one of them with --kit-font-probability (default: none)")
+    render.add_argument("--kit-font-probability", type=float, default=0.5, metavar="P",
+                        help="share of drum items played on a --kit-fonts kit (default 0.5)")
     render.add_argument("--no-progress", action="store_true", help="no progress bar")
     render.set_defaults(func=run_render)
     info = sub.add_parser("info", help="summarise a rendered corpus (minutes per split, items, sources, config)",
@@ -81,6 +87,7 @@ def run_render(args) -> int:
                        music_bed_probability=args.music_bed_probability,
                        music_bed_level_db=tuple(args.music_bed_level_db),
                        music_bed_on_procedural=args.music_bed_on_procedural,
+                       kit_fonts=tuple(args.kit_fonts), kit_font_probability=args.kit_font_probability,
                        soundfonts=tuple(args.soundfonts))
     start = time.perf_counter()
     manifest = render_corpus(cfg, args.out, jobs=args.jobs, progress=not args.no_progress)

@@ -42,6 +42,11 @@ class CorpusConfig:
     music_bed_level_db: tuple[float, float] = (-20.0, -6.0)
     #: procedural drum items get a bed too (same probability)
     music_bed_on_procedural: bool = False
+    #: one-kit soundfonts (a single drum kit as preset 0 of bank 0, like the acoustic kits of Debian's
+    #: avldrums.lv2-soundfont): a drum item (Groove or procedural) plays its drum part on one of them with
+    #: probability ``kit_font_probability``; its music bed keeps the item's General MIDI font
+    kit_fonts: tuple[str, ...] = field(default=())
+    kit_font_probability: float = 0.5
     sources: tuple[str, ...] = field(default=())
     soundfonts: tuple[str, ...] = field(default=())
 
@@ -69,6 +74,8 @@ class CorpusConfig:
             raise ConfigError(f"--music-bed-level-db takes LOW HIGH with -60 <= LOW <= HIGH <= 20 (dB relative to "
                               f"the drums), got {low:g} {high:g}")
         object.__setattr__(self, "music_bed_level_db", (float(low), float(high)))
+        if not (0.0 <= self.kit_font_probability <= 1.0):
+            raise ConfigError(f"--kit-font-probability must lie in [0, 1], got {self.kit_font_probability}")
         if self.seed < 0:
             raise ConfigError(f"--seed must be >= 0, got {self.seed}")
 
@@ -76,6 +83,7 @@ class CorpusConfig:
         d = asdict(self)
         d["sources"] = list(self.sources)
         d["soundfonts"] = list(self.soundfonts)
+        d["kit_fonts"] = list(self.kit_fonts)
         d["music_bed_level_db"] = list(self.music_bed_level_db)
         return d
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from models.corpus import instruments as gm
 from models.corpus import procedural
 from models.corpus.config import CorpusConfig
 from models.corpus.harte import transpose_label
+from models.corpus.soundfonts import kit_font_key
 from models.corpus.score import Part, PartNote, Stem, clip_velocity, snap_stem
 from models.corpus.sources import groove_sessions, load_groove_take, load_pop909_song
 
@@ -262,6 +264,22 @@ def build_proc_drums(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) ->
     return ItemContent(spec["duration_s"], stems, labelled_stems=labelled, provenance=info)
 
 
+def _to_kit_font(content: ItemContent, font: str) -> None:
+    """Play the drum stem (stems[0]) on a one-kit font: every hit on a key that font has, same class."""
+    stem = content.stems[0]
+    stem.kit_font = font
+    for part in stem.parts:
+        if part.is_drum:
+            notes = []
+            for n in part.notes:
+                key = kit_font_key(n.pitch)
+                if key is not None:
+                    n.pitch = key
+                    notes.append(n)
+            part.notes = notes
+    content.provenance.update(kit=None, kit_name=Path(font).name)
+
+
 _BUILDERS = {
     "pop909_melody": build_pop909_melody, "pop909_poly": build_pop909_poly, "groove": build_groove,
     "proc_line": build_proc_line, "proc_chords": build_proc_chords, "proc_drums": build_proc_drums,
@@ -280,5 +298,7 @@ def build_item(spec: dict, cfg: CorpusConfig) -> ItemContent:
     if content.chords is not None:
         content.chords = [ChordSegment(round(c.start_s, 4), round(min(c.end_s, content.duration_s), 4), c.label)
                           for c in content.chords if c.start_s < content.duration_s]
+    if spec.get("kit_font"):
+        _to_kit_font(content, spec["kit_font"])
     content.provenance = {"kind": spec["kind"], "tempo_factor": round(spec["tempo"], 4), **content.provenance}
     return content

@@ -124,6 +124,11 @@ def plan_items(cfg: CorpusConfig, sources: list[Source], fonts: list[str]) -> li
                 level = high - (high - low) * float(rng.random())
                 spec["music_bed"] = {"piece": bed, "source_path": str(pop909.path),
                                      "level_db": round(level, 2), "labelled": cfg.task == "onsets"}
+        if kind in ("groove", "proc_drums") and cfg.kit_fonts:
+            # a draw of its own, so that plans without kit fonts stay what they were
+            kit_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, task_code, i, 7]))
+            if kit_rng.random() < cfg.kit_font_probability:
+                spec["kit_font"] = cfg.kit_fonts[int(kit_rng.integers(len(cfg.kit_fonts)))]
         slug = spec["piece_id"].replace("/", "-")
         spec["stem"] = f"{cfg.task}_{i:05d}_{slug}"
         items.append(spec)
@@ -133,7 +138,8 @@ def plan_items(cfg: CorpusConfig, sources: list[Source], fonts: list[str]) -> li
 
 def _stems_per_item(spec: dict) -> float:
     extra = 0.4 if spec["kind"] in ("pop909_melody", "pop909_poly") else 0.0
-    return 1.0 + extra + (1.0 if spec.get("music_bed") else 0.0)
+    # a stem on a one-kit font is one more fluidsynth call
+    return 1.0 + extra + (1.0 if spec.get("music_bed") else 0.0) + (0.5 if spec.get("kit_font") else 0.0)
 
 
 def plan_batches(cfg: CorpusConfig, items: list[dict], fonts: list[str]) -> list[Batch]:

@@ -24,7 +24,7 @@ from models.corpus.augment import active_rms, augment
 from models.corpus.config import LABEL_HOP_S, CorpusConfig
 from models.corpus.items import build_item
 from models.corpus.plan import SPLITS, Batch, font_label, plan_batches, plan_items
-from models.corpus.soundfonts import resolve_soundfonts
+from models.corpus.soundfonts import resolve_kit_fonts, resolve_soundfonts
 from models.corpus.sources import detect_source
 from models.corpus.synth import fluidsynth_program, render_batch
 from models.errors import CorpusError
@@ -113,8 +113,14 @@ def render_one_batch(batch: Batch, cfg: CorpusConfig, out: Path) -> list[dict]:
     contents = [build_item(s, cfg) for s in batch.items]
     stems = [(stem, c.duration_s) for c in contents for stem in c.stems]
     work = Path(tempfile.mkdtemp(prefix=f"batch{batch.batch_id}.", dir=out / WORK_DIR))
-    try:
-        rendered = render_batch(stems, Path(batch.font), cfg.sample_rate_hz, work)
+    rendered: list[np.ndarray | None] = [None] * len(stems)
+    try:  # one fluidsynth call per font: the batch's GM font, and each one-kit font its drum stems use
+        for font in dict.fromkeys([batch.font] + [s.kit_font for s, _ in stems if s.kit_font]):
+            idx = [i for i, (s, _) in enumerate(stems) if (s.kit_font or batch.font) == font]
+            if idx:
+                audio = render_batch([stems[i] for i in idx], Path(font), cfg.sample_rate_hz, work)
+                for i, a in zip(idx, audio):
+                    rendered[i] = a
     finally:
         shutil.rmtree(work, ignore_errors=True)
     records = []
@@ -182,8 +188,9 @@ def render_corpus(cfg: CorpusConfig, out_dir: str | os.PathLike, *, jobs: int = 
     if len(set(kinds)) != len(kinds):
         raise CorpusError(f"two source folders of the same kind ({', '.join(kinds)}); pass each source once")
     fonts = resolve_soundfonts(cfg.soundfonts)
+    kit_fonts = resolve_kit_fonts(cfg.kit_fonts)
     cfg = CorpusConfig(**{**cfg.to_dict(), "sources": tuple(str(s.path) for s in sources),
-                          "soundfonts": tuple(fonts)})
+                          "soundfonts": tuple(fonts), "kit_fonts": tuple(kit_fonts)})
     header = _config_record(cfg, sources, fonts)
     manifest = out / "corpus.json"
     if manifest.is_file():
@@ -195,7 +202,7 @@ def render_corpus(cfg: CorpusConfig, out_dir: str | os.PathLike, *, jobs: int = 
         if {**CorpusConfig.defaults_dict(), **(old.get("config") or {})} != header["config"]:
             raise CorpusError(
                 f"{out} holds a corpus rendered with other settings (see {manifest}); resume with the same "
-                "--task/--minutes/--seed/--sources/--soundfonts, or choose another --out folder"
+                "--task/--minutes/--seed/--sources/--soundfonts/--kit-fonts, or choose another --out folder"
             )
     elif out.is_dir() and any(out.iterdir()):
         raise CorpusError(f"{out} is not empty and holds no corpus.json; choose an empty or new --out folder")

@@ -41,6 +41,9 @@ class Stem:
     name: str
     parts: list[Part]
     level_db: float = 0.0
+    #: a one-kit soundfont this stem is rendered with instead of its batch's General MIDI font; its drum
+    #: parts then play on a melodic channel (bank 0, program 0), where such fonts keep their kit
+    kit_font: str | None = None
 
     def end_s(self) -> float:
         ends = [n.offset_s for p in self.parts for n in p.notes]

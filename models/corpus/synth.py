@@ -51,9 +51,12 @@ def _stem_events(stem: Stem, offset_s: float, duration_s: float) -> list[tuple[i
     next_melodic = 0
     used: list[int] = []
     for part in stem.parts:
-        if part.is_drum:
+        program = int(part.program)
+        if part.is_drum and stem.kit_font is None:
             ch = _DRUM_CHANNEL
         else:
+            if part.is_drum:  # a one-kit font: the kit is preset 0 of bank 0
+                program = 0
             if next_melodic >= len(melodic_channels):
                 raise CorpusError(f"stem {stem.name} has more than 15 melodic parts; split it")
             ch = melodic_channels[next_melodic]
@@ -62,7 +65,7 @@ def _stem_events(stem: Stem, offset_s: float, duration_s: float) -> list[tuple[i
         setup = [
             mido.Message("control_change", channel=ch, control=121, value=0),  # reset controllers
             mido.Message("control_change", channel=ch, control=0, value=0),  # bank 0 (kits: channel 10)
-            mido.Message("program_change", channel=ch, program=int(part.program)),
+            mido.Message("program_change", channel=ch, program=program),
             mido.Message("control_change", channel=ch, control=7, value=100),
             mido.Message("control_change", channel=ch, control=10, value=64),
             mido.Message("control_change", channel=ch, control=11, value=127),

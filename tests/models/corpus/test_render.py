@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from models.corpus.config import CorpusConfig
 from models.corpus.render import LABEL_SUFFIXES, STATE_DIR, render_corpus
-from models.errors import CorpusError
+from models.errors import ConfigError, CorpusError
 
 pytestmark = pytest.mark.needs_fluidsynth
 
@@ -129,3 +131,66 @@ def test_cli_render_and_info(tmp_path, font):
     bad = subprocess.run(cmd[:-1] + ["--sources", str(tmp_path)], capture_output=True, text=True)
     assert bad.returncode == 2
     assert "neither a POP909 folder" in bad.stderr and str(tmp_path) in bad.stderr
+
+
+# --- one-kit soundfonts ---------------------------------------------------------------------------------------
+
+def _kit_font() -> str:
+    from models.corpus.soundfonts import AVL_KIT_FONTS
+
+    kit = next((p for p in AVL_KIT_FONTS if Path(p).is_file()), None)
+    if kit is None:
+        pytest.skip("no one-kit soundfont installed (apt install avldrums.lv2-soundfont)")
+    return kit
+
+
+def test_kit_font_key_keeps_the_class():
+    from models.annotations.types import GM_DRUM_KEY_TO_CLASS
+    from models.corpus.soundfonts import KIT_FONT_KEYS, kit_font_key
+
+    for key, drum in GM_DRUM_KEY_TO_CLASS.items():
+        played = kit_font_key(key)
+        assert played in KIT_FONT_KEYS or played in (49, 51)  # crash and ride keep their GM key
+        assert GM_DRUM_KEY_TO_CLASS[played] == drum
+    assert kit_font_key(35) == 36 and kit_font_key(46) == 46 and kit_font_key(57) == 49
+    assert kit_font_key(56) is None  # cowbell: no drum class, not played on a kit font
+
+
+def test_drum_items_play_on_a_one_kit_font(tmp_path, font):
+    """Every drum item with kit_font_probability=1 renders its drums on the kit (bank 0, program 0 on a
+    melodic channel) and its labels still sit on audible hits of the kit."""
+    import soundfile as sf
+
+    from models.annotations.csv_io import load_drums_csv
+
+    kit = _kit_font()
+    out = tmp_path / "kit"
+    manifest = render_corpus(CorpusConfig(task="drums", minutes=0.4, seed=2, soundfonts=(font,), kit_fonts=(kit,),
+                                          kit_font_probability=1.0), out, progress=False)
+    assert manifest["config"]["kit_fonts"] == [kit]
+    items = manifest["items"]
+    assert items and all(r["kit_name"] == Path(kit).name and r["font"] == Path(font).name for r in items)
+    for r in items:
+        audio, sr = sf.read(out / r["split"] / f"{r['stem']}.flac", dtype="float32")
+        hits = load_drums_csv(out / r["split"] / f"{r['stem']}.drums.csv")
+        assert len(hits) > 10
+        rises = []
+        for h in hits:  # energy right after a labelled hit against just before it
+            i = int(round(h.time_s * sr))
+            post = np.sqrt(np.mean(audio[i:i + 640] ** 2) + 1e-12)
+            pre = np.sqrt(np.mean(audio[max(0, i - 640):i] ** 2) + 1e-12)
+            rises.append(20 * np.log10(post / pre))
+        assert np.median(rises) > 3.0, r["stem"]
+    # the draw has its own random stream: without kit fonts the plan (and audio) is what it always was
+    plain = render_corpus(CorpusConfig(task="drums", minutes=0.4, seed=2, soundfonts=(font,)), tmp_path / "plain",
+                          progress=False)
+    assert [r["stem"] for r in plain["items"]] == [r["stem"] for r in items]
+    assert all("kit_name" not in r or r["kit_name"] != Path(kit).name for r in plain["items"])
+
+
+def test_kit_fonts_are_checked(tmp_path, font):
+    with pytest.raises(CorpusError, match="--kit-fonts"):
+        render_corpus(CorpusConfig(task="drums", minutes=0.2, soundfonts=(font,),
+                                   kit_fonts=(str(tmp_path / "missing.sf2"),)), tmp_path / "x", progress=False)
+    with pytest.raises(ConfigError, match="kit-font-probability"):
+        CorpusConfig(task="drums", minutes=0.2, kit_font_probability=1.5)
