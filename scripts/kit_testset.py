@@ -3,13 +3,14 @@
     .venv/bin/python scripts/kit_testset.py --data /work/corpus/drums/test --out /tmp/kits-test \
         --kits /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 /usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2
 
-For every ``<stem>.drums.csv`` in --data, the labelled hits are played again (the velocities of
-``<stem>.drums.mid`` when it is there, else 100) on one of the --kits, in turn, and written to --out as
+For every ``<stem>.drums.csv`` in --data, the labelled hits are played again (the velocities and keys of
+``<stem>.drums.mid`` when it is there, else velocity 100 and the class's key) on one of the --kits, in turn, and written to --out as
 ``<stem>.flac`` with the same ``<stem>.drums.csv``: the same performances on kits the models never heard.
 The default kits are the two acoustic kits of the Debian package ``avldrums.lv2-soundfont`` (multi-sampled
 recordings of real drums, CC BY-SA). Those fonts hold one kit as preset 0 of bank 0, so the hits are sent on
-a melodic channel (bank 0, program 0) instead of the General MIDI drum channel. Each hit plays the General
-MIDI key of its class (kick 36, snare 38, hi-hat 42, tom 45, crash 49, ride 51). The audio is normalised to
+a melodic channel (bank 0, program 0) instead of the General MIDI drum channel. Each hit plays its General MIDI
+key where such kits share the GM map (36-47), else its class's key (crash 49, ride 51): the rule of
+``corpus render --kit-fonts``. The audio is normalised to
 the loudness range of the rendered corpus (-30..-16 dB RMS, drawn per file with --seed).
 
 Score a model on the result with `featherlight analyze` + `featherlight eval --task drums`, or give the folder
@@ -30,35 +31,41 @@ SAMPLE_RATE_HZ = 16000
 HIT_S = 0.3  # note length: one-shot drum samples ring on regardless
 
 
-def hit_velocities(midi_path: Path) -> dict[tuple[int, str], int]:
-    """(onset in ms, class) -> velocity, from a labelled drums MIDI file (empty when unreadable)."""
+def hit_notes(midi_path: Path) -> dict[tuple[int, str], tuple[int, int]]:
+    """(onset in ms, class) -> (velocity, GM key), from a labelled drums MIDI file (empty when unreadable)."""
     import pretty_midi
 
     from models.annotations.types import GM_DRUM_KEY_TO_CLASS
 
     try:
         pm = pretty_midi.PrettyMIDI(str(midi_path))
-    except Exception:  # noqa: BLE001 - a missing/odd MIDI file only loses the velocities
+    except Exception:  # noqa: BLE001 - a missing/odd MIDI file only loses the velocities and articulations
         return {}
     out = {}
     for inst in pm.instruments:
         for note in inst.notes:
             drum = GM_DRUM_KEY_TO_CLASS.get(note.pitch)
             if drum:
-                out[(int(round(note.start * 1000)), drum)] = int(note.velocity)
+                out[(int(round(note.start * 1000)), drum)] = (int(note.velocity), int(note.pitch))
     return out
 
 
-def kit_stem(hits, velocities: dict[tuple[int, str], int]):
-    """A melodic-channel part (bank 0, program 0) that plays ``hits`` on a one-kit soundfont."""
+def kit_stem(hits, played: dict[tuple[int, str], tuple[int, int]]):
+    """A melodic-channel part (bank 0, program 0) that plays ``hits`` on a one-kit soundfont.
+
+    Each hit keeps the velocity and, where the kit has it, the GM key (open/pedal hi-hat, side stick...) of
+    its note in ``played`` (see :func:`models.corpus.soundfonts.kit_font_key`); else velocity 100 and the
+    class's key."""
     from models.annotations.types import DRUM_CLASS_TO_GM_KEY
     from models.corpus.score import Part, PartNote, Stem
+    from models.corpus.soundfonts import kit_font_key
 
     notes = []
     for hit in hits:
         ms = int(round(hit.time_s * 1000))
-        vel = next((velocities[(m, hit.drum)] for m in (ms, ms - 1, ms + 1) if (m, hit.drum) in velocities), 100)
-        notes.append(PartNote(float(hit.time_s), float(hit.time_s) + HIT_S, DRUM_CLASS_TO_GM_KEY[hit.drum], vel))
+        vel, key = next((played[(m, hit.drum)] for m in (ms, ms - 1, ms + 1) if (m, hit.drum) in played),
+                        (100, DRUM_CLASS_TO_GM_KEY[hit.drum]))
+        notes.append(PartNote(float(hit.time_s), float(hit.time_s) + HIT_S, kit_font_key(key), vel))
     notes.sort(key=lambda n: (n.onset_s, n.pitch))
     return Stem("drums", [Part(program=0, notes=notes, is_drum=False)])
 
@@ -95,7 +102,7 @@ def build(data: Path, out: Path, kits: list[Path], seed: int = 0, overwrite: boo
             duration_s = (sf.info(str(audio_files[0])).duration if audio_files
                           else max((h.time_s for h in hits), default=0.0) + 2.0)
             kit = kits[i % len(kits)]
-            stem = kit_stem(hits, hit_velocities(data / f"{stem_name}.drums.mid"))
+            stem = kit_stem(hits, hit_notes(data / f"{stem_name}.drums.mid"))
             (audio,) = render_batch([(stem, duration_s)], kit, SAMPLE_RATE_HZ, Path(tmp))
             rms = float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) or 1.0
             audio = audio * (10 ** (float(rng.uniform(-30, -16)) / 20) / rms)

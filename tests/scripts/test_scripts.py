@@ -399,8 +399,19 @@ def test_kit_testset_replays_the_labelled_hits_on_another_font(tmp_path, capsys)
     write_drums_midi(data / "a.drums.mid", hits)
     write_audio(data / "a.flac", np.zeros(3 * SR, dtype=np.float32), SR)
     # velocities come from the MIDI file (the CSV has none)
-    stem = script.kit_stem(hits, script.hit_velocities(data / "a.drums.mid"))
+    stem = script.kit_stem(hits, script.hit_notes(data / "a.drums.mid"))
     assert [(n.pitch, n.velocity) for n in stem.parts[0].notes] == [(36, 40), (38, 120), (42, 90)]
+    # and the keys: an open hi-hat stays open, a second crash plays the crash key, no MIDI: class key, vel 100
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI()
+    drums = pretty_midi.Instrument(program=0, is_drum=True)
+    drums.notes += [pretty_midi.Note(70, 46, 1.0, 1.1), pretty_midi.Note(80, 57, 2.0, 2.1)]
+    pm.instruments.append(drums)
+    pm.write(str(tmp_path / "b.mid"))
+    other = [DrumHit(1.0, "hihat"), DrumHit(2.0, "crash"), DrumHit(3.0, "snare")]
+    stem = script.kit_stem(other, script.hit_notes(tmp_path / "b.mid"))
+    assert [(n.pitch, n.velocity) for n in stem.parts[0].notes] == [(46, 70), (49, 80), (38, 100)]
     assert stem.parts[0].is_drum is False and stem.parts[0].program == 0  # bank 0 preset 0: the kit
     assert script.main(["--data", str(data), "--out", str(out), "--kits", kit]) == 0
     audio, sr = sf.read(str(out / "a.flac"), dtype="float32")
