@@ -29,6 +29,7 @@ import numpy as np
 
 from desktop_app.audio import AudioDeviceError, DeviceUnavailableError, UnsupportedFormatError
 from desktop_app.audio.devices import InputDevice, call_bounded, default_input_device, find_device, portaudio
+from desktop_app.audio.resample import PolyphaseResampler, ResamplerDesign
 from desktop_app.audio.ring_buffer import RingBuffer
 from models.errors import ConfigError
 
@@ -89,23 +90,27 @@ class CaptureState(enum.Enum):
 
 
 class Resampler:
-    """Streaming resampler (soxr) from the device rate to the models' rate, for the CONSUMER thread.
+    """Streaming resampler from the device rate to the models' rate, for the CONSUMER thread.
 
     :meth:`process` takes consecutive blocks with the absolute index of their first input sample and
     returns the resampled samples with the absolute index of their first output sample (output index
-    ``k`` is time ``k / out_rate_hz`` on the capture's clock). soxr compensates its own filter delay,
-    so indices stay exact; it holds back a few ms of output until more input arrives. A gap in the input
-    indices (samples lost to an overflow) restarts the filter at the new position.
+    ``k`` is time ``k / out_rate_hz`` on the capture's clock). The filter is the live path's low-delay
+    :class:`~desktop_app.audio.resample.PolyphaseResampler` (about 1.6 ms held back at 48 -> 16 kHz;
+    it compensates its own delay, so indices stay exact); it holds back :attr:`delay_s` of output
+    until more input arrives. A gap in the input indices (samples lost to an overflow) restarts the
+    filter at the new position. Rates must be whole numbers of Hz.
     """
 
-    def __init__(self, in_rate_hz: float, out_rate_hz: float = MODEL_SAMPLE_RATE_HZ, quality: str = "HQ") -> None:
+    def __init__(self, in_rate_hz: float, out_rate_hz: float = MODEL_SAMPLE_RATE_HZ,
+                 design: ResamplerDesign = ResamplerDesign()) -> None:
         for name, value in (("in_rate_hz", in_rate_hz), ("out_rate_hz", out_rate_hz)):
-            if not (value > 0 and math.isfinite(value)):
-                raise UnsupportedFormatError(f"resampler {name} must be a positive rate in Hz, got {value!r}")
+            if not (value > 0 and math.isfinite(value) and float(value) == round(value)):
+                raise UnsupportedFormatError(
+                    f"resampler {name} must be a positive whole number of Hz (such as 48000), got {value!r}"
+                )
         self.in_rate_hz = float(in_rate_hz)
         self.out_rate_hz = float(out_rate_hz)
-        self.quality = quality
-        self._stream = None
+        self._filter = PolyphaseResampler(int(round(in_rate_hz)), int(round(out_rate_hz)), design)
         self._next_in_index: int | None = None
         self._next_out_index = 0
         self.gap_count = 0
@@ -114,14 +119,19 @@ class Resampler:
     def passthrough(self) -> bool:
         return self.in_rate_hz == self.out_rate_hz
 
+    @property
+    def delay_s(self) -> float:
+        """Audio the filter holds back before an output sample can be computed (seconds)."""
+        return self._filter.delay_s
+
     def reset(self) -> None:
         """Forget the filter state and the position (the next block starts a new run)."""
-        self._stream = None
+        self._filter.reset()
         self._next_in_index = None
 
     def process(self, samples: np.ndarray, first_sample_index: int) -> tuple[np.ndarray, int]:
         """Resample one block; returns ``(output float32, absolute index of its first output sample)``."""
-        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        samples = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
         if self._next_in_index is not None and first_sample_index != self._next_in_index:
             if samples.shape[0] == 0:
                 return samples, self._next_out_index
@@ -130,28 +140,16 @@ class Resampler:
             self.reset()
         if self._next_in_index is None:
             self._next_out_index = int(round(first_sample_index * self.out_rate_hz / self.in_rate_hz))
-            if not self.passthrough:
-                import soxr
-
-                self._stream = soxr.ResampleStream(
-                    self.in_rate_hz, self.out_rate_hz, 1, dtype="float32", quality=self.quality
-                )
         self._next_in_index = first_sample_index + samples.shape[0]
-        if self.passthrough:
-            out = samples.copy()
-        else:
-            out = self._stream.resample_chunk(samples)
+        out = self._filter.process(samples)
         first_out = self._next_out_index
         self._next_out_index += out.shape[0]
         return out, first_out
 
     def flush(self) -> tuple[np.ndarray, int]:
-        """Return the output soxr still holds back (end of a take); the next block starts a new run."""
+        """Return the output the filter still holds back (end of a take); the next block starts a new run."""
         first_out = self._next_out_index
-        if self._stream is None:
-            out = np.zeros(0, dtype=np.float32)
-        else:
-            out = self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        out = self._filter.flush()
         self._next_out_index += out.shape[0]
         self.reset()
         return out, first_out

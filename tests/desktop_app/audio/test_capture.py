@@ -186,6 +186,15 @@ def test_resampler_passthrough_and_bad_rate():
     assert out.tolist() == [1.0] * 5 and first == 7
     with pytest.raises(UnsupportedFormatError, match="in_rate_hz"):
         Resampler(0, 16000)
+    with pytest.raises(UnsupportedFormatError, match="whole number"):
+        Resampler(44100.5, 16000)
+
+
+def test_resampler_holds_back_less_than_2_ms():
+    resampler = Resampler(48000, 16000)
+    assert 0 < resampler.delay_s < 0.002 and Resampler(16000, 16000).delay_s == 0
+    out, first = resampler.process(np.zeros(480, dtype=np.float32), 0)
+    assert first == 0 and out.size == int(np.ceil((480 - resampler.delay_s * 48000) / 3))
 
 
 def test_callback_allocates_no_arrays(fake_portaudio):
