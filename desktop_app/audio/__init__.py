@@ -9,6 +9,8 @@ server with the dummy driver). Modules:
 - :mod:`desktop_app.audio.capture`: :class:`~desktop_app.audio.capture.AudioCapture` (the stream whose
   callback only copies into the ring) and the consumer-side
   :class:`~desktop_app.audio.capture.Resampler` to the models' rate.
+- :mod:`desktop_app.audio.resample`: :class:`~desktop_app.audio.resample.PolyphaseResampler`, the
+  low-delay streaming resampler of the live path (1.6 ms of delay at 48 to 16 kHz, where soxr MQ held 16 ms).
 - :mod:`desktop_app.audio.playback`: output devices and :class:`~desktop_app.audio.playback.FilePlayer`
   (play/pause/seek with the heard position, output latency compensated).
 
