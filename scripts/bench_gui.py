@@ -15,7 +15,9 @@ signal of ``--duration-s`` seconds: a stepping melody, a triad, clicks every 250
 batches one 60 Hz frame of audio gives. Then, per frame, the batch goes into the store and the script
 times ``MainWindow.redraw()`` (which calls ``TimelineView.refresh``, timed on its own too) and the Qt
 paint that follows (``processEvents``). Prints median / p95 / max per frame and the share of a 16.7 ms
-frame. ``--pace realtime`` waits for each frame's time (as live), ``fast`` (default) does not.
+frame. ``--pace realtime`` waits for each frame's time (as live), ``fast`` (default) does not. Then the
+view zooms out to the whole session and ``--whole-frames`` full repaints are timed (what a user looking at
+the whole session pays per frame; ``0`` skips it).
 ``--profile N`` also runs cProfile around the paint of the last 600 frames and prints the N functions
 with the most own time, and the paint time per item type (axes by plot row) per frame: where the paint
 goes. The profiler slows those frames; the timings above it are taken without it.
@@ -185,11 +187,13 @@ class PaintBreakdown:
     def __init__(self) -> None:
         import pyqtgraph as pg
 
+        from desktop_app.views.chunks import BlockChunk
+
         self.seconds: dict[str, float] = {}
         self.names: dict[int, str] = {}
         self.on = False
         self._originals = []
-        for cls in (pg.AxisItem, pg.ImageItem, pg.PlotCurveItem, pg.ScatterPlotItem, pg.InfiniteLine):
+        for cls in (pg.AxisItem, pg.ImageItem, pg.PlotCurveItem, pg.ScatterPlotItem, pg.InfiniteLine, BlockChunk):
             original = cls.__dict__.get("paint")
             if original is None:
                 continue
@@ -217,7 +221,22 @@ class PaintBreakdown:
         self._originals = []
 
 
-def bench_gui_cost(app, catalog, audio: np.ndarray, source: str, pace: str, profile_rows: int = 0) -> dict:
+def paint_whole_session(app, timeline, duration_s: float, frames: int) -> list[float]:
+    """Zoom out to show ``0..duration_s`` and time ``frames`` full synchronous repaints of the view."""
+    timeline.set_following(False)
+    timeline.set_x_range(0.0, max(duration_s, 1.0))
+    app.processEvents()
+    viewport = timeline.graphics.viewport()
+    times = []
+    for _ in range(frames):
+        start = time.perf_counter()
+        viewport.repaint()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def bench_gui_cost(app, catalog, audio: np.ndarray, source: str, pace: str, profile_rows: int = 0,
+                   whole_frames: int = 20) -> dict:
     window = build_window(catalog)
     window.redraw_timer.stop()  # the script calls redraw itself, once per frame
     timeline = window.timeline
@@ -255,6 +274,7 @@ def bench_gui_cost(app, catalog, audio: np.ndarray, source: str, pace: str, prof
         redraw_times.append(t_redrawn - t_start)
         paint_times.append(time.perf_counter() - t_redrawn)
     counts = window.store.counts()
+    whole_times = paint_whole_session(app, timeline, window.store.latest_time_s, whole_frames) if whole_frames else []
     window.close()
     window.deleteLater()
     app.processEvents()
@@ -274,6 +294,11 @@ def bench_gui_cost(app, catalog, audio: np.ndarray, source: str, pace: str, prof
         print(f"  {name:<24} median {median:7.3f} ms  p95 {p95:7.3f} ms  max {worst:7.3f} ms  "
               f"= {share:5.1f}% (median) / {share95:5.1f}% (p95) of a 16.7 ms frame")
         result[name] = {"median_ms": median, "p95_ms": p95, "max_ms": worst}
+    if whole_times:
+        median, p95, worst = percentiles_ms(whole_times)
+        print(f"  {'whole session in view':<24} median {median:7.3f} ms  p95 {p95:7.3f} ms  max {worst:7.3f} ms  "
+              f"(zoomed out to {window.store.latest_time_s:.0f} s: {len(whole_times)} full repaints)")
+        result["whole session repaint"] = {"median_ms": median, "p95_ms": p95, "max_ms": worst}
     if profile_rows:
         print(_profile_paint(app, catalog, batches, profile_rows))
     return result
@@ -593,11 +618,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--tones", type=int, default=12, help="tone bursts played in the live part")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="gui part: also profile the paint of the last 600 frames, print the top N functions")
+    parser.add_argument("--whole-frames", type=int, default=20, metavar="N",
+                        help="gui part: time N full repaints zoomed out to the whole session (0: skip)")
     parser.add_argument("--platform", help="Qt platform (default offscreen)")
     parser.add_argument("--json", help="also write the results to this JSON file (refuses to overwrite)")
     args = parser.parse_args(argv)
     if args.profile < 0:
         parser.error(f"--profile takes a number of functions to print, 0 or more (got {args.profile})")
+    if args.whole_frames < 0:
+        parser.error(f"--whole-frames takes a number of repaints, 0 or more (got {args.whole_frames})")
     if args.duration_s <= 0 or args.clicks < 1 or args.tones < 1:
         parser.error(f"--duration-s, --clicks and --tones must be positive (got {args.duration_s}, {args.clicks}, "
                      f"{args.tones})")
@@ -623,7 +652,8 @@ def main(argv=None) -> int:
             results = {}
             if args.part in ("gui", "all"):
                 audio, source = load_or_generate(args.audio, args.duration_s)
-                results["gui"] = bench_gui_cost(app, catalog, audio, source, args.pace, args.profile)
+                results["gui"] = bench_gui_cost(app, catalog, audio, source, args.pace, args.profile,
+                                                args.whole_frames)
             if args.part in ("live", "all"):
                 results["live"] = bench_live(app, catalog, args.clicks, args.tones)
             if args.json:

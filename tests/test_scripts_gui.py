@@ -102,4 +102,5 @@ def test_bench_gui_cost_part_prints_its_table(tiny_models, tmp_path):
                                        "total per frame")):
         assert line.split()[0:len(name.split())] == name.split()
         assert "median" in line and "p95" in line and "max" in line and "of a 16.7 ms frame" in line
-    assert len(lines) == 7
+    assert lines[7].split()[:4] == ["whole", "session", "in", "view"] and "20 full repaints" in lines[7]
+    assert len(lines) == 8

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from desktop_app.live.store import AnalysisStore, StoreChanges
+from desktop_app.views.chunks import decimate_markers
 from desktop_app.views.lane import ChunkedSeries, Lane
 from models.annotations.types import DRUM_CLASSES
 
@@ -19,7 +20,8 @@ class DrumLanes(Lane):
     def __init__(self, plot: pg.PlotItem, classes: tuple[str, ...] = DRUM_CLASSES[:3]) -> None:
         super().__init__(plot)
         self.plot.setMouseEnabled(y=False)
-        self.markers = ChunkedSeries(self.plot, self._make_chunk, self._set_chunk, self.draw_stats)
+        self.markers = ChunkedSeries(self.plot, self._make_chunk, self._set_chunk, self.draw_stats,
+                                     decimate=decimate_markers)
         self.set_classes(classes)
 
     @staticmethod

@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from desktop_app.live.store import AnalysisStore, StoreChanges
+from desktop_app.views.chunks import decimate_ticks
 from desktop_app.views.lane import ChunkedSeries, Lane
 
 __all__ = ["OnsetLane"]
@@ -21,7 +22,8 @@ class OnsetLane(Lane):
         self.plot.hideAxis("left")
         self.plot.setMouseEnabled(y=False)
         # two points per tick (bottom, top), joined in pairs; chunks hold whole ticks
-        self.ticks = ChunkedSeries(self.plot, self._make_chunk, self._set_chunk, self.draw_stats)
+        self.ticks = ChunkedSeries(self.plot, self._make_chunk, self._set_chunk, self.draw_stats,
+                                   decimate=decimate_ticks)
 
     @staticmethod
     def _make_chunk() -> pg.PlotDataItem:

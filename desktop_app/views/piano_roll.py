@@ -1,5 +1,9 @@
 """The pitch view: a piano roll (MIDI on the y axis, note names on the ticks) with detected notes as
-rectangles and the f0 curve over them (voiced frames only)."""
+rectangles and the f0 curve over them (voiced frames only).
+
+Notes are drawn in batches (:class:`~desktop_app.views.chunks.BlockSeries`: one item per 20 s of notes,
+not one per note) and both notes and f0 chunks are culled to the visible time range, so a paint does not
+grow with the session."""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QBrush, QColor, QPen
-from PySide6.QtWidgets import QGraphicsRectItem
 
 from desktop_app.live.store import AnalysisStore, StoreChanges
+from desktop_app.views.chunks import BlockChunk, BlockSeries, decimate_curve
 from desktop_app.views.lane import ChunkedSeries, Lane
 
 __all__ = ["PianoRoll", "break_jumps", "hz_to_midi"]
@@ -56,11 +60,17 @@ class PianoRoll(Lane):
         super().__init__(plot)
         self.plot.setYRange(*midi_range, padding=0)
         self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.note_items: list[QGraphicsRectItem] = []
+        self.notes = BlockSeries(self.plot.getViewBox(), self._make_note_chunk)
         self.f0_curve = ChunkedSeries(self.plot, self._make_f0_chunk, self._set_f0_chunk, self.draw_stats,
-                                     chunk_points=F0_CHUNK_POINTS, overlap=1)
+                                     chunk_points=F0_CHUNK_POINTS, overlap=1, decimate=decimate_curve)
         self._f0_visible = True
         self._notes_visible = True
+
+    @staticmethod
+    def _make_note_chunk() -> BlockChunk:
+        chunk = BlockChunk(QPen(_NOTE_PEN), [QBrush(_NOTE_BRUSH)])
+        chunk.setZValue(-1)  # under the f0 curve
+        return chunk
 
     @staticmethod
     def _make_f0_chunk() -> pg.PlotDataItem:
@@ -74,7 +84,16 @@ class PianoRoll(Lane):
 
     # --- layers: notes and f0 can be shown separately ------------------------------------------
     def items(self) -> list:
-        return [*self.note_items, self.f0_curve]
+        return [self.notes, self.f0_curve]
+
+    @property
+    def note_count(self) -> int:
+        """How many note blocks are drawn."""
+        return len(self.notes)
+
+    def note_rects(self) -> list[QRectF]:
+        """Every note block (onset to offset, pitch +- 0.4), in the order drawn."""
+        return self.notes.rects()
 
     def set_visible(self, visible: bool) -> None:
         self.set_notes_visible(visible)
@@ -83,8 +102,7 @@ class PianoRoll(Lane):
 
     def set_notes_visible(self, visible: bool) -> None:
         self._notes_visible = bool(visible)
-        for item in self.note_items:
-            item.setVisible(self._notes_visible)
+        self.notes.setVisible(self._notes_visible)
 
     def set_f0_visible(self, visible: bool) -> None:
         self._f0_visible = bool(visible)
@@ -100,24 +118,14 @@ class PianoRoll(Lane):
 
     # --- drawing ----------------------------------------------------------------------------------
     def _clear_items(self) -> None:
-        for item in self.note_items:
-            self.plot.removeItem(item)
-        self.note_items = []
+        self.notes.clear()
         self.f0_curve.clear()
 
     def _add(self, store: AnalysisStore, changes: StoreChanges) -> None:
         start, stop = changes.notes
         for note in store.notes_slice(start, stop):
-            rect = QGraphicsRectItem(QRectF(note.onset_s, note.pitch_midi - 0.4, note.offset_s - note.onset_s, 0.8))
-            rect.setBrush(QBrush(_NOTE_BRUSH))
-            pen = QPen(_NOTE_PEN)
-            pen.setCosmetic(True)
-            rect.setPen(pen)
-            rect.setVisible(self._notes_visible)
-            rect.setZValue(-1)  # under the f0 curve
-            self.plot.addItem(rect)
-            self.note_items.append(rect)
-            self.draw_stats.items_added += 1
+            self.draw_stats.items_added += self.notes.add(note.onset_s, note.offset_s, note.pitch_midi - 0.4,
+                                                          note.pitch_midi + 0.4, row=int(note.pitch_midi))
         start, stop = changes.f0
         if stop > start:
             track = store.f0_slice(start, stop)

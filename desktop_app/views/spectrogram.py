@@ -9,7 +9,8 @@ store's uint8 levels (0 = silence).
 Columns go into tiles of ``tile_columns`` columns, one :class:`pyqtgraph.ImageItem` each; a refresh
 refills only the last, growing tile (at most ``tile_columns x n_bins`` bytes, 147 kB with the defaults)
 and starts new ones; full tiles are never uploaded again. When the store merges its columns (long
-streams, see :class:`~desktop_app.live.store.SpectrogramColumns`) every tile is rebuilt once.
+streams, see :class:`~desktop_app.live.store.SpectrogramColumns`) every tile is rebuilt once. Tiles live in
+a :class:`~desktop_app.views.chunks.ChunkCuller`: only those near the visible time range are in the plot.
 """
 
 from __future__ import annotations
@@ -19,13 +20,26 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage
 
 from desktop_app.live.store import AnalysisStore, StoreChanges
+from desktop_app.views.chunks import ChunkCuller
 from desktop_app.views.lane import Lane
 
-__all__ = ["SpectrogramLane"]
+__all__ = ["SpectrogramLane", "SpectrogramTile"]
 
 _A4_HZ = 440.0
+
+
+class SpectrogramTile(pg.ImageItem):
+    """An image tile whose rendered image is RGB32. pyqtgraph renders uint8 levels through a lookup table as an
+    Indexed8 image, which Qt's raster engine converts on every paint: about six times slower to draw (0.28 ms
+    against 0.04 ms for a 512 x 288 tile 700 pixels wide on screen). The conversion here runs once per upload."""
+
+    def render(self, *args, **kwargs) -> None:
+        super().render(*args, **kwargs)
+        if self.qimage is not None and self.qimage.format() != QImage.Format.Format_RGB32:
+            self.qimage = self.qimage.convertToFormat(QImage.Format.Format_RGB32)
 
 
 class SpectrogramLane(Lane):
@@ -39,7 +53,7 @@ class SpectrogramLane(Lane):
         self.plot.setMouseEnabled(y=False)
         self.tile_columns = int(tile_columns)
         self._lut = pg.colormap.get(colormap).getLookupTable(nPts=256, alpha=False)
-        self.tiles: list[pg.ImageItem] = []
+        self.culler = ChunkCuller(self.plot.getViewBox())
         self._tile_data: np.ndarray | None = None  # the last tile's columns
         self._tile_filled = 0
         self._tile_first = 0
@@ -56,13 +70,16 @@ class SpectrogramLane(Lane):
     def columns_drawn(self) -> int:
         return self._columns_drawn
 
+    @property
+    def tiles(self) -> list[pg.ImageItem]:
+        """Every tile, in time order, in the plot or not."""
+        return self.culler.items
+
     def items(self) -> list:
         return list(self.tiles)
 
     def _clear_items(self) -> None:
-        for tile in self.tiles:
-            self.plot.removeItem(tile)
-        self.tiles = []
+        self.culler.clear()
         self._tile_data = None
         self._tile_filled = 0
         self._columns_drawn = 0
@@ -91,12 +108,11 @@ class SpectrogramLane(Lane):
         self._columns_drawn = stop
 
     def _new_tile(self, n_bins: int, first_column: int) -> None:
-        tile = pg.ImageItem(axisOrder="col-major")
+        tile = SpectrogramTile(axisOrder="col-major")
         tile.setLookupTable(self._lut)
         tile.setZValue(-10)
         tile.setVisible(self._visible)
-        self.plot.addItem(tile)
-        self.tiles.append(tile)
+        self.culler.add(tile, math.inf, -math.inf)  # placed when uploaded
         self._tile_data = np.zeros((self.tile_columns, n_bins), dtype=np.uint8)
         self._tile_filled = 0
         self._tile_first = first_column
@@ -106,6 +122,8 @@ class SpectrogramLane(Lane):
         tile, filled = self.tiles[-1], self._tile_filled
         tile.setImage(self._tile_data[:filled], autoLevels=False, levels=(0, 255))
         y0 = self._midi_of_bin0 - self._semitones_per_bin / 2
-        tile.setRect(QRectF(t0_s, y0, filled * column_s, n_bins * self._semitones_per_bin))
+        rect = QRectF(t0_s, y0, filled * column_s, n_bins * self._semitones_per_bin)
+        tile.setRect(rect)
+        self.culler.update(len(self.tiles) - 1, rect.left(), rect.right(), rect.top(), rect.bottom())
         self.draw_stats.set_data_calls += 1
         self.draw_stats.points_sent += filled

@@ -28,12 +28,12 @@ def test_lanes_hold_exactly_the_store_events(timeline, sample):
     store = AnalysisStore()
     store.add(sample())
     assert timeline.refresh(store) is True
-    assert len(timeline.piano_roll.note_items) == 2
-    rect = timeline.piano_roll.note_items[0].rect()
+    assert timeline.piano_roll.note_count == 2
+    rect = timeline.piano_roll.note_rects()[0]
     assert (rect.left(), rect.width(), rect.center().y()) == pytest.approx((0.0, 0.6, 69.0))
     assert timeline.piano_roll.voiced_point_count == 60
-    assert len(timeline.chord_lane.blocks) == 3
-    assert [t.toPlainText() for t in timeline.chord_lane.labels] == ["C:maj", "N", "A:min"]
+    assert timeline.chord_lane.block_count == 3
+    assert timeline.chord_lane.label_texts() == ["C:maj", "N", "A:min"]
     assert timeline.drum_lanes.marker_count == 4
     np.testing.assert_array_equal(timeline.drum_lanes.markers_of("hihat"), [1.5, 2.0])
     np.testing.assert_array_equal(timeline.drum_lanes.markers_of("kick"), [0.5])
@@ -45,17 +45,18 @@ def test_refresh_adds_only_the_new_events_and_redraws_after_a_clear(timeline, sa
     store = AnalysisStore()
     store.add(sample())
     timeline.refresh(store)
-    first_rect = timeline.piano_roll.note_items[0]
+    first_chunk = timeline.piano_roll.notes.chunks[0]
     store.add(make_events(notes=[Note(3.0, 3.5, 62)], drums=[DrumHit(3.0, "kick")], onsets_s=[3.0], latest_time_s=5.0))
     timeline.refresh(store)
-    assert len(timeline.piano_roll.note_items) == 3
-    assert timeline.piano_roll.note_items[0] is first_rect  # kept, not rebuilt
+    assert timeline.piano_roll.note_count == 3
+    assert timeline.piano_roll.notes.chunks == [first_chunk]  # added to the chunk, nothing rebuilt
+    assert timeline.piano_roll.draw_stats.items_added == 0
     assert timeline.drum_lanes.marker_count == 5
     np.testing.assert_array_equal(timeline.onset_lane.tick_times_s, [0.0, 1.0, 2.5, 3.0])
     store.clear()
     timeline.refresh(store)
-    assert timeline.piano_roll.note_items == []
-    assert timeline.chord_lane.blocks == []
+    assert timeline.piano_roll.note_count == 0 and timeline.piano_roll.notes.chunks == []
+    assert timeline.chord_lane.block_count == 0
     assert timeline.drum_lanes.marker_count == 0
     assert timeline.onset_lane.tick_times_s.size == 0
     assert timeline.piano_roll.voiced_point_count == 0
@@ -66,24 +67,24 @@ def test_layers_hide_and_show(timeline, sample, make_events):
     store.add(sample())
     timeline.refresh(store)
     timeline.set_layer_visible("notes", False)
-    assert not any(item.isVisible() for item in timeline.piano_roll.note_items)
+    assert not any(item.isVisible() for item in timeline.piano_roll.notes.chunks)
     assert timeline.piano_roll.f0_curve.isVisible()
     timeline.set_layer_visible("f0", False)
     assert not timeline.piano_roll.f0_curve.isVisible()
     timeline.set_layer_visible("chords", False)
-    assert not any(item.isVisible() for item in timeline.chord_lane.items())
+    assert not any(item.isVisible() for item in timeline.chord_lane.segments.chunks)
     timeline.set_layer_visible("drums", False)
     assert not timeline.drum_lanes.markers.isVisible()
     timeline.set_layer_visible("onsets", False)
     assert not timeline.onset_lane.ticks.isVisible()
-    # events arriving while hidden stay hidden
-    store.add(make_events(notes=[Note(3.0, 3.5, 62)], latest_time_s=5.0))
+    # events arriving while hidden stay hidden (here in a chunk of their own)
+    store.add(make_events(notes=[Note(30.0, 30.5, 62)], latest_time_s=31.0))
     timeline.refresh(store)
-    assert not timeline.piano_roll.note_items[-1].isVisible()
+    assert len(timeline.piano_roll.notes.chunks) == 2 and not timeline.piano_roll.notes.chunks[-1].isVisible()
     for layer in ("notes", "f0", "chords", "drums", "onsets"):
         timeline.set_layer_visible(layer, True)
-    assert all(item.isVisible() for item in timeline.piano_roll.note_items)
-    assert all(item.isVisible() for item in timeline.chord_lane.items())
+    assert all(item.isVisible() for item in timeline.piano_roll.notes.chunks)
+    assert all(item.isVisible() for item in timeline.chord_lane.segments.chunks)
     assert timeline.drum_lanes.markers.isVisible() and timeline.onset_lane.ticks.isVisible()
     with pytest.raises(ConfigError, match="unknown layer 'bass'"):
         timeline.set_layer_visible("bass", False)

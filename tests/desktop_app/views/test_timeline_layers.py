@@ -131,14 +131,16 @@ def test_a_refresh_after_a_small_batch_touches_o_batch_items_with_ten_minutes_dr
     store.add(frames_events(n, n + 2, n_bins=8))
     timeline.refresh(store)
     stats = {lane.title: lane.draw_stats for lane in lanes}
-    assert stats["Pitch and notes"].items_added == 1  # the note block; the f0 chunk already existed
+    # the note and the chord go into their lanes' last block chunk, or start one (600.0 s starts a 20 s chunk
+    # of notes); the f0 chunk already existed
+    assert stats["Pitch and notes"].items_added == 1
     assert stats["Pitch and notes"].set_data_calls == 1
     assert stats["Pitch and notes"].points_sent == (n + 2) % F0_CHUNK_POINTS + 1  # the last chunk, not 60002
-    assert stats["Chords"].items_added == 2  # its block and label
+    assert stats["Chords"].items_added == 0  # the chord (598-600 s) joins the chunk from 580 s
     assert stats["Drums"].set_data_calls == 1 and stats["Drums"].points_sent == (n // 25 + 1) % CHUNK_POINTS
     assert stats["Onsets"].set_data_calls == 1 and stats["Onsets"].points_sent == (2 * (n // 50 + 1)) % CHUNK_POINTS
     assert stats["Spectrogram"].set_data_calls == 1 and stats["Spectrogram"].points_sent == (n + 2) % 512
-    assert sum(s.items_added for s in stats.values()) == 3
+    assert sum(s.items_added for s in stats.values()) == 1
     for s in stats.values():
         assert s.points_sent <= max(F0_CHUNK_POINTS, 512) + 1
     assert timeline.drum_lanes.marker_count == n // 25 + 1

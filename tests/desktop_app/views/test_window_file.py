@@ -38,10 +38,10 @@ def test_open_file_fills_views_with_exactly_the_analysis(qtbot, user_models, wav
                       "drums": len(reference.drums), "onsets": reference.onsets.size}
     assert min(counts.values()) > 0, counts  # the fixture models give events in every layer
     views = window.timeline
-    assert len(views.piano_roll.note_items) == counts["notes"]
+    assert views.piano_roll.note_count == counts["notes"]
     assert views.piano_roll.voiced_point_count == int(np.count_nonzero(reference.f0.f0_hz > 0))
-    assert len(views.chord_lane.blocks) == counts["chords"]
-    assert [t.toPlainText() for t in views.chord_lane.labels] == [c.label for c in reference.chords]
+    assert views.chord_lane.block_count == counts["chords"]
+    assert views.chord_lane.label_texts() == [c.label for c in reference.chords]
     assert views.drum_lanes.marker_count == counts["drums"]
     assert views.drum_lanes.classes == ("kick", "snare", "hihat", "tom", "crash", "ride")[:6]
     np.testing.assert_allclose(views.onset_lane.tick_times_s, reference.onsets, atol=1e-6)
@@ -56,12 +56,12 @@ def test_layer_actions_hide_and_show_the_drawn_items(qtbot, user_models, wav):
     window = make_window(qtbot, user_models)
     analyse(window, qtbot, wav)
     window.layer_actions["notes"].setChecked(False)
-    assert not any(item.isVisible() for item in window.timeline.piano_roll.note_items)
+    assert not any(item.isVisible() for item in window.timeline.piano_roll.notes.chunks)
     window.layer_actions["drums"].setChecked(False)
     assert not window.timeline.drum_lanes.markers.isVisible()
     window.layer_actions["notes"].setChecked(True)
     window.layer_actions["drums"].setChecked(True)
-    assert all(item.isVisible() for item in window.timeline.piano_roll.note_items)
+    assert all(item.isVisible() for item in window.timeline.piano_roll.notes.chunks)
     assert window.timeline.drum_lanes.markers.isVisible()
 
 
@@ -77,7 +77,7 @@ def test_unreadable_file_shows_one_error_and_the_window_stays_usable(qtbot, user
     assert not window.progress_bar.isVisible()
     analyse(window, qtbot, wav)  # still works
     assert len(message_boxes) == 1
-    assert len(window.timeline.piano_roll.note_items) == window.store.counts()["notes"] > 0
+    assert window.timeline.piano_roll.note_count == window.store.counts()["notes"] > 0
 
 
 def test_missing_file_is_reported_without_starting_a_job(qtbot, user_models, tmp_path, message_boxes):
@@ -98,8 +98,8 @@ def test_tasks_without_a_model_show_no_model_and_the_others_run(qtbot, tmp_path,
     analyse(window, qtbot, wav)
     assert message_boxes == []
     assert window.store.tasks == ("pitch", "onsets")
-    assert window.store.counts()["chords"] == 0 and window.timeline.chord_lane.blocks == []
-    assert len(window.timeline.piano_roll.note_items) == window.store.counts()["notes"] > 0
+    assert window.store.counts()["chords"] == 0 and window.timeline.chord_lane.block_count == 0
+    assert window.timeline.piano_roll.note_count == window.store.counts()["notes"] > 0
 
 
 def test_tuner_shows_the_note_of_a_steady_tone(qtbot, user_models, make_events):

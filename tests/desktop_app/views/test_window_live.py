@@ -86,7 +86,7 @@ def test_start_fills_the_views_and_the_status_bar_then_stop(qtbot, live_window, 
     counts = window.store.counts()
     assert counts["f0"] > 0 and counts["onsets"] > 0
     assert window.timeline.onset_lane.tick_times_s.size == counts["onsets"]
-    assert len(window.timeline.piano_roll.note_items) == counts["notes"]
+    assert window.timeline.piano_roll.note_count == counts["notes"]
     assert "CPU" in window.stats_label.text() and "overflows 0" in window.stats_label.text()
     window.toggle_live()
     assert not window.is_live and not capture.running
