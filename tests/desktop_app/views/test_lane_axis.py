@@ -128,3 +128,19 @@ def test_identical_axes_compute_their_tick_values_once(qtbot, monkeypatch):
     LaneAxis("bottom", max_tick_level=0).tickValues(3.25, 13.25, 877.0)  # and another tick level
     assert len(calls) == 3
     assert np.allclose(b[0][1], [4.0, 6.0, 8.0, 10.0, 12.0])
+
+
+def test_the_label_is_set_again_only_when_it_changes(qtbot, monkeypatch):
+    axis = LaneAxis("bottom")
+    axis.setLabel("time", units="s")
+    item = pg.PlotItem(axisItems={"bottom": axis})
+    set_html = []
+    monkeypatch.setattr(axis.label, "setHtml", lambda html: set_html.append(html))
+    for start in np.arange(100) * 0.1:  # a live view scrolling: same units, same prefix
+        axis.setRange(start, start + 10.0)
+    assert set_html == []
+    axis.setRange(0.0, 0.01)  # milliseconds now: the label follows
+    assert len(set_html) == 1 and "ms" in set_html[0]
+    axis.setLabel("onset", units="s")
+    assert "onset" in set_html[-1]
+    assert item is not None
