@@ -163,6 +163,8 @@ def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Seque
     card = load_card(card_path)
     manifest = s.corpus_dir(task) / "corpus.json"
     corpus = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+    # settings a corpus rendered before they existed took their defaults
+    config = {**CorpusConfig.defaults_dict(), **corpus.get("config", {})}
     training = dict(card.training)
     training.update({
         "render_command": ["featherlight", *render_command(s, task)],
@@ -172,7 +174,12 @@ def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Seque
                          for src in corpus.get("sources", [])] or list(s.sources),
         "corpus": {"minutes": s.minutes, "seed": s.seed, "summary": corpus.get("summary"),
                    "soundfonts": [Path(p).name for p in corpus.get("soundfonts", [])],
-                   "procedural_fraction": corpus.get("config", {}).get("procedural_fraction")},
+                   "procedural_fraction": config.get("procedural_fraction"),
+                   "kit_fonts": [Path(p).name for p in config.get("kit_fonts", [])],
+                   "kit_font_probability": config.get("kit_font_probability"),
+                   "music_bed": {"probability": config.get("music_bed_probability"),
+                                 "level_db": config.get("music_bed_level_db"),
+                                 "on_procedural": config.get("music_bed_on_procedural")}},
         "corpus_seed": s.seed,
         "train_seed": training.get("seed", s.seed),
     })
