@@ -47,8 +47,10 @@ class TimelineConfig:
 
 
 def _axes(left: LaneAxis | None = None) -> dict[str, LaneAxis]:
-    """A plot's axis items: ``left`` (a plain LaneAxis by default) and a LaneAxis time axis at the bottom."""
-    return {"left": left if left is not None else LaneAxis("left"), "bottom": LaneAxis("bottom")}
+    """A plot's axis items: ``left`` (a plain LaneAxis by default), a LaneAxis time axis at the bottom, and
+    LaneAxis for the hidden top and right axes too (pyqtgraph's own would re-set their label on every scroll)."""
+    return {"left": left if left is not None else LaneAxis("left"), "bottom": LaneAxis("bottom"),
+            "top": LaneAxis("top"), "right": LaneAxis("right")}
 
 
 class TimelineView(QWidget):
@@ -78,6 +80,8 @@ class TimelineView(QWidget):
         onset_plot.setLabel("bottom", "time", units="s")
         for plot in self.plots:
             plot.getAxis("left").setWidth(60)
+            plot.hideAxis("top")  # shown by pyqtgraph when passed in
+            plot.hideAxis("right")
         layout_ = self.graphics.ci.layout
         for row, stretch in enumerate((3, 6, 1, 2, 1)):
             layout_.setRowStretchFactor(row, stretch)

@@ -34,7 +34,9 @@ def test_opaque_over_blends_the_alpha_into_the_background():
 
 def test_every_timeline_axis_is_a_lane_axis_and_note_axes_keep_their_note_names(timeline):
     for plot in timeline.plots:
-        assert isinstance(plot.getAxis("bottom"), LaneAxis) and isinstance(plot.getAxis("left"), LaneAxis)
+        for side in ("left", "bottom", "top", "right"):  # the hidden top and right axes follow the range too
+            assert isinstance(plot.getAxis(side), LaneAxis)
+        assert not plot.getAxis("top").isVisible() and not plot.getAxis("right").isVisible()
     assert isinstance(timeline.plots[0].getAxis("left"), NoteAxis)
     assert isinstance(timeline.plots[1].getAxis("left"), NoteAxis)
     assert timeline.plots[1].getAxis("left").tickStrings([60, 69], 1, 1) == ["C4", "A4"]
@@ -144,3 +146,14 @@ def test_the_label_is_set_again_only_when_it_changes(qtbot, monkeypatch):
     axis.setLabel("onset", units="s")
     assert "onset" in set_html[-1]
     assert item is not None
+
+
+def test_scrolling_the_timeline_sets_no_axis_label(timeline, monkeypatch):
+    from PySide6.QtWidgets import QGraphicsTextItem
+
+    calls = []
+    original = QGraphicsTextItem.setHtml
+    monkeypatch.setattr(QGraphicsTextItem, "setHtml", lambda item, html: calls.append(html) or original(item, html))
+    for start in range(20):
+        timeline.set_x_range(start, start + 10.0)
+    assert calls == []
