@@ -212,7 +212,7 @@ def build_report(
     corpus: Path | None,
     real_dev: Path | None,
     cache: Path | None,
-    extra: Sequence[tuple[str, Path]] = (),
+    extra: Sequence[tuple[str, Path] | tuple[str, Path, str]] = (),
     jobs: int = 1,
     skip_baselines: bool = False,
     bench_signal_s: float = 60.0,
@@ -262,7 +262,7 @@ def build_report(
                      f"`{real_dev}`: each file scored by the median pitch of its voiced frames "
                      "(`featherlight eval` single-note layout).", ""]
         sections += score_table(rows, SINGLE_NOTE_COLUMNS, "system") + [""]
-    for task, folder in extra:
+    for task, folder, *about in extra:
         if task not in models:
             log(f"skipping the held-out set {folder}: no {task} model")
             continue
@@ -273,10 +273,13 @@ def build_report(
                      for n in TABLES[task][0]}
         rows = [(f"**model** `{Path(models[task]).name}`", model_report)] + [(f"baseline {n}", r)
                                                                            for n, r in baselines.items()]
-        sections += [f"## {task}: held-out set `{folder.name}`", "",
+        name = folder.name if folder.name not in ("test", "valid", "train") else f"{folder.parent.name}/{folder.name}"
+        what = (about[0] if about and about[0] else
+                "how it was made: see the folder's source, e.g. scripts/kit_testset.py")
+        sections += [f"## {task}: held-out set `{name}`", "",
                      f"`{folder}`: {minutes_of(folder):.1f} minutes of audio the model was not trained on "
-                     "(how it was made: see the folder's source, e.g. scripts/kit_testset.py). No target applies; "
-                     "it shows how far the rendered test split's numbers carry to other material.", ""]
+                     f"({what}). No target applies; it shows how far the rendered test split's numbers carry "
+                     "to other material.", ""]
         sections += score_table(rows, TABLES[task][1], "system") + [""]
     sections += ["## Model cards", "", *card_table(cards, models), "", "Commands recorded in the cards:", "",
                  *command_lines(cards), ""]
@@ -329,9 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, help="folder with <task>/test sub-folders (rendered corpus)")
     parser.add_argument("--real-dev", type=Path, help="single-note real recordings (e.g. ../shared/data/real_dev/pitch)")
-    parser.add_argument("--extra", action="append", default=[], metavar="TASK=DIR",
+    parser.add_argument("--extra", action="append", default=[], metavar="TASK=DIR[::WHAT]",
                         help="also score TASK's model (and baselines) on this held-out dataset folder, e.g. "
-                             "drums=DIR from scripts/kit_testset.py (repeatable)")
+                             "drums=DIR from scripts/kit_testset.py; '::WHAT' says in the document what the "
+                             "folder holds (repeatable)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks (default: all with a model)")
     parser.add_argument("--model", action="append", default=[], metavar="TASK=PATH",
                         help="report this model for TASK instead of the bundled one (repeatable)")
@@ -360,9 +364,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = []
         for item in args.extra:
             task, sep, folder = item.partition("=")
+            folder, _, about = folder.partition("::")
             if not sep or task not in TASKS or not folder:
-                raise ConfigError(f"--extra {item!r}: write TASK=DIR with TASK one of {', '.join(TASKS)}")
-            extra.append((task, Path(folder)))
+                raise ConfigError(f"--extra {item!r}: write TASK=DIR[::WHAT] with TASK one of {', '.join(TASKS)}")
+            extra.append((task, Path(folder), about.strip()))
         overrides = parse_model_overrides(args.model)
         from models.runtime.onnx_model import find_bundled_models
 

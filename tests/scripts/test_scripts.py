@@ -211,7 +211,7 @@ def test_models_report_writes_document(tiny_models, tiny_corpus, tmp_path, capsy
             f"--model=pitch={tiny_models['pitch']}", f"--model=onsets={tiny_models['onsets']}",
             "--out", str(out), "--cache", str(tmp_path / "cache"), "--skip-baselines",
             "--bench-signal-s", "1", "--bench-repeats", "1", "--summary-json", str(summary_path),
-            "--extra", f"onsets={tiny_corpus / 'onsets' / 'test'}", "--extra", f"drums={tiny_corpus}"]
+            "--extra", f"onsets={tiny_corpus / 'onsets' / 'test'}::the test split, again", "--extra", f"drums={tiny_corpus}"]
     assert report.main(args) == 0
     captured = capsys.readouterr()
     assert "skipping pitch scores: no test split" in captured.err
@@ -221,7 +221,8 @@ def test_models_report_writes_document(tiny_models, tiny_corpus, tmp_path, capsy
     assert "## onsets: rendered test split" in text and "## pitch: rendered test split" not in text
     assert "| baseline librosa-onset | - | not run | not run | not run | not run |" in text
     assert "## pitch: real single-note recordings" in text
-    assert "## onsets: held-out set `test`" in text and "skipping the held-out set" in captured.err  # no drums model
+    assert "## onsets: held-out set `onsets/test`" in text and "skipping the held-out set" in captured.err  # no drums
+    assert "audio the model was not trained on (the test split, again)" in text
     single = next(line for line in text.splitlines() if line.startswith("| **model** `pitch.onnx` |"))
     assert single.split(" | ")[1] == "2"  # both single-note files scored
     assert "| onsets | `onsets.onnx` |" in text and "random weights (test fixture)" in text
