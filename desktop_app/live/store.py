@@ -530,10 +530,13 @@ class AnalysisStore:
             ref = times.size - 1
         else:
             ref = int(np.clip(np.searchsorted(times, at_s, side="right") - 1, 0, times.size - 1))
-        voiced = np.flatnonzero(f0[: ref + 1] > 0)
+        # only frames within max_age_s of the one read can answer (one more for rounding): the readout runs
+        # every frame, so it must not scan the whole history
+        first = max(int(np.searchsorted(times, times[ref] - max_age_s, side="left")) - 1, 0)
+        voiced = np.flatnonzero(f0[first : ref + 1] > 0)
         if voiced.size == 0:
             return None
-        i = int(voiced[-1])
+        i = first + int(voiced[-1])
         if times[ref] - times[i] > max_age_s:
             return None
         return tuner_reading_for(float(f0[i]), float(times[i]))

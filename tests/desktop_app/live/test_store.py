@@ -105,6 +105,27 @@ def test_tuner_reading_latest_and_at_time():
     assert store.tuner_reading(max_age_s=1.0).f0_hz == 452.0
 
 
+def test_tuner_reading_looks_back_only_max_age_s_and_agrees_with_a_full_scan():
+    rng = np.random.default_rng(3)
+    store = AnalysisStore()
+    n = 20_000
+    times = np.arange(n) * 0.01
+    f0 = np.where(rng.random(n) < 0.03, 220.0 + rng.random(n), -1.0)  # sparse voiced frames
+    store.add(events(f0_times=times, f0_hz=f0, latest_s=n * 0.01))
+
+    def full_scan(at_s, max_age_s):
+        ref = n - 1 if at_s is None else int(np.clip(np.searchsorted(times, at_s, side="right") - 1, 0, n - 1))
+        voiced = np.flatnonzero(f0[: ref + 1] > 0)
+        if voiced.size == 0 or times[ref] - times[voiced[-1]] > max_age_s:
+            return None
+        return float(f0[voiced[-1]]), float(times[voiced[-1]])
+
+    for at_s in [None, *rng.uniform(0.0, n * 0.01, 300)]:
+        for max_age_s in (0.0, 0.03, 0.1, 0.5, np.inf):
+            got = store.tuner_reading(at_s, max_age_s=max_age_s)
+            assert (None if got is None else (got.f0_hz, got.time_s)) == full_scan(at_s, max_age_s)
+
+
 def test_to_annotation_keeps_only_analysed_tasks(tmp_path):
     from models.annotations.contract import write_analysis
 
