@@ -160,7 +160,11 @@ def build_pop909_melody(spec: dict, rng: np.random.Generator, cfg: CorpusConfig)
             level = -float(rng.uniform(6, 20))
             stems.append(Stem("accompaniment", parts, level))
             prov.update(accompaniment_programs=programs, accompaniment_level_db=round(level, 2))
-    return ItemContent(dur, stems, line=line, provenance=prov)
+    # onsets label every note that sounds: the accompaniment's too (as a music bed's are under drums);
+    # labelling the melody alone taught the onset model to ignore audible notes and scored it as wrong
+    # when it found them
+    labelled = tuple(range(len(stems))) if spec.get("label_all") else (0,)
+    return ItemContent(dur, stems, line=line, labelled_stems=labelled, provenance=prov)
 
 
 def build_pop909_poly(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) -> ItemContent:

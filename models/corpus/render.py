@@ -143,8 +143,9 @@ def render_one_batch(batch: Batch, cfg: CorpusConfig, out: Path) -> list[dict]:
             "stem": spec["stem"], "split": spec["split"], "source": spec["source"], "piece": spec["piece_id"],
             "duration_s": round(content.duration_s, 4), "font": font_label(batch.font),
             "stems": [{"name": s.name, "level_db": None if lv is None else round(lv, 2),
+                       "labelled": i in content.labelled_stems,
                        "parts": [{"program": p.program, "drum_kit": p.is_drum, "notes": len(p.notes)} for p in s.parts]}
-                      for s, lv in zip(content.stems, levels)],
+                      for i, (s, lv) in enumerate(zip(content.stems, levels))],
             **content.provenance, "augmentation": aug, "labels": counts,
             "files": [p.name for p in item_files(out, cfg.task, spec)[:-1]],
         }

@@ -193,3 +193,31 @@ def test_music_bed_settings_put_unlabelled_accompaniment_under_groove_and_proced
 
     planned = plan_items(plain, [detect_source(groove), detect_source(pop)], [font])
     assert all(("music_bed" in i) == (i["kind"] == "groove") for i in planned)
+
+
+def test_onsets_label_the_accompaniment_of_melody_items_too(tmp_path):
+    """Onset labels hold every note that sounds: a pop909 melody item's accompaniment as well (it used to
+    be left out, so the onset model learnt to ignore audible notes); pitch keeps the melody alone."""
+    from models.corpus.items import build_item
+    from models.corpus.labels import all_onsets
+    from models.corpus.plan import plan_items
+
+    pop = _fake_pop909(tmp_path / "pop")
+    for task in ("onsets", "pitch"):
+        cfg = CorpusConfig(task=task, minutes=3.0, seed=0, sources=(str(pop),), soundfonts=("font.sf2",),
+                           procedural_fraction=0.0)
+        melody_items = [s for s in plan_items(cfg, [detect_source(pop)], ["font.sf2"]) if s["kind"] == "pop909_melody"]
+        assert melody_items
+        for spec in melody_items:
+            content = build_item({**spec, "accompaniment_probability": 1.0}, cfg)
+            names = [s.name for s in content.stems]
+            assert names == ["melody", "accompaniment"]
+            if task == "onsets":
+                assert content.labelled_stems == (0, 1)
+                melody_only = {round(n.onset_s, 6) for n in content.stems[0].parts[0].notes}
+                # the fake song's piano chords fall between melody notes once the tempo is changed
+                assert len(all_onsets(content)) >= len(melody_only)
+                accomp = [n.onset_s for p in content.stems[1].parts for n in p.notes]
+                assert accomp and all(np.min(np.abs(all_onsets(content) - t)) <= 0.03 + 1e-9 for t in accomp)
+            else:
+                assert content.labelled_stems == (0,)
