@@ -9,8 +9,10 @@ as a subprocess of this Python (its output shows as it runs):
 1. `featherlight corpus render --task T --out WORK/corpus/T --minutes M --seed S --sources ...`:
    skipped when WORK/corpus/T/corpus.json says the corpus is complete with these settings (a stopped
    render resumes; other settings in that folder are an error: use another --work);
-2. `featherlight train --task T --data WORK/corpus/T --out WORK/runs/T --seed S [--epochs N] --device D`,
-   with --resume when WORK/runs/T holds an interrupted (or finished) run;
+2. `featherlight train --task T --data WORK/corpus/T --out WORK/runs/T --seed S [--epochs N] --device D
+   [--train-options]`, with --resume when WORK/runs/T holds an interrupted (or finished) run; a run
+   fine-tuned with `--train-options '--init RUN'` gets the starting weights' file, sha256 and source
+   run (its command, data and epochs) recorded in the card;
 3. `featherlight export WORK/runs/T --out WORK/export --name T --overwrite`;
 4. the card's "training" block gets the build facts: the render and train commands, the data sources
    (POP909, Groove MIDI: what the corpus was rendered from), corpus minutes and seed, training seed, and
@@ -60,6 +62,9 @@ class BuildSettings:
     #: corpus options passed to `corpus render` as given (e.g. ("--music-bed-probability", "0.7")); they
     #: decide the audio, so a corpus folder rendered without them is not reused
     render_options: tuple[str, ...] = ()
+    #: more `train` options as given (e.g. ("--init", "runs/pitch", "--lr", "0.0005")): part of the run's
+    #: settings, so a run folder trained without them is not resumed with them (the trainer refuses)
+    train_options: tuple[str, ...] = ()
 
     def corpus_dir(self, task: str) -> Path:
         return self.work / "corpus" / task
@@ -96,7 +101,7 @@ def train_command(s: BuildSettings, task: str) -> list[str]:
            "--seed", str(s.seed), "--device", s.device]
     if s.epochs is not None:
         cmd += ["--epochs", str(s.epochs)]
-    return cmd
+    return cmd + list(s.train_options)
 
 
 def export_command(s: BuildSettings, task: str) -> list[str]:
@@ -156,6 +161,25 @@ def _render_option_values(options: Sequence[str]) -> dict:
     return values
 
 
+def check_train_options(options: Sequence[str]) -> None:
+    """Refuse ``--train-options`` that `featherlight train` does not take, or that this script sets itself."""
+    from models.training.train_cli import register
+
+    parser = argparse.ArgumentParser(add_help=False)
+    register(parser.add_subparsers())
+    own = {"--task", "--data", "--out", "--seed", "--device", "--epochs", "--resume", "--overwrite"}
+    clash = sorted(a.split("=")[0] for a in options if a.split("=")[0] in own)
+    if clash:
+        raise ConfigError(f"--train-options: {', '.join(clash)} set by this script itself; use its own options")
+    try:
+        _, extra = parser.parse_known_args(["train", "--task", "pitch", "--data", "-", "--out", "-", *options])
+    except SystemExit:
+        extra = ["?"]
+    if extra:
+        raise ConfigError(f"--train-options {shlex.join(options)!r}: not valid `train` options "
+                          "(see featherlight train --help)")
+
+
 def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Sequence[str]) -> None:
     """Add the build facts to the card's "training" block (rewritten atomically, validated)."""
     from models.runtime.card import load_card, save_card
@@ -183,7 +207,30 @@ def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Seque
         "corpus_seed": s.seed,
         "train_seed": training.get("seed", s.seed),
     })
+    init = _init_record(s.run_dir(task))
+    if init:
+        training["init_weights"] = init
     save_card(replace(card, training=training), card_path, overwrite=True)
+
+
+def _init_record(run_dir: Path) -> dict | None:
+    """A fine-tuned run's starting weights: file, sha256, and the run they came from (its command, data
+    and the epochs it had run), so the card says what the bundled model was fine-tuned from."""
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        return None
+    init = json.loads(config_path.read_text(encoding="utf-8")).get("init")
+    if not init:
+        return None
+    record = dict(init)
+    source = Path(init["path"]).parent
+    if (source / "config.json").is_file():
+        parent = json.loads((source / "config.json").read_text(encoding="utf-8"))
+        record.update(source_command=parent.get("command"), source_data=parent.get("data"))
+    if (source / "state.json").is_file():
+        state = json.loads((source / "state.json").read_text(encoding="utf-8"))
+        record.update(source_epochs_run=int(state.get("epoch", -1)) + 1, source_best_epoch=state.get("best_epoch"))
+    return record
 
 
 def _confirm(question: str) -> bool:
@@ -248,6 +295,9 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
     parser.add_argument("--render-options", default="", metavar="'OPTIONS'",
                         help="more `corpus render` options in one quoted string, e.g. "
                              "--render-options '--music-bed-probability 0.7 --music-bed-on-procedural'")
+    parser.add_argument("--train-options", default="", metavar="'OPTIONS'",
+                        help="more `train` options in one quoted string, e.g. fine-tuning: "
+                             "--train-options '--init WORK0/runs/pitch --lr 0.0005'")
     args = parser.parse_args(argv)
     try:
         from models.runtime.analyze_cli import parse_tasks
@@ -262,7 +312,9 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
         settings = BuildSettings(work=args.work, tasks=parse_tasks(args.tasks), sources=tuple(args.sources),
                                  minutes=args.minutes, seed=args.seed, epochs=args.epochs, device=args.device,
                                  jobs=args.jobs, out=args.out, overwrite=args.overwrite,
-                                 render_options=tuple(shlex.split(args.render_options)))
+                                 render_options=tuple(shlex.split(args.render_options)),
+                                 train_options=tuple(shlex.split(args.train_options)))
+        check_train_options(settings.train_options)
         build_argv = ["scripts/build_models.py", *(sys.argv[1:] if argv is None else argv)]
         for task in settings.tasks:
             onnx_path, card_path = build_task(settings, task, run=run, build_argv=build_argv, ask=ask)

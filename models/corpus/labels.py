@@ -9,7 +9,9 @@ from models.corpus.config import LABEL_HOP_S, ONSET_MERGE_S
 from models.corpus.items import ItemContent
 from models.corpus.score import Part
 
-#: a note's voicing goes on past its note-off while its release stays within this of the note's level
+#: a note is voiced while its sound stays within this of the note's peak level: a decaying note (marimba,
+#: xylophone, plucked strings) turns unvoiced before its note-off once it has died away, and a release
+#: tail stays voiced past the note-off while it is still this loud
 TAIL_DROP_DB = 30.0
 TAIL_MAX_S = 0.3
 
@@ -33,8 +35,11 @@ def _frame_db(audio: np.ndarray, sample_rate_hz: int, times_s: np.ndarray) -> np
 def line_f0(line: Part, duration_s: float, line_audio: np.ndarray | None, sample_rate_hz: int) -> F0Track:
     """f0 every 10 ms from t=0: note pitch plus the pitch bend in force; 0 where nothing sounds.
 
-    A release tail is labelled voiced (at the note's pitch) while it stays within TAIL_DROP_DB of the
-    note's level, for at most TAIL_MAX_S and never past the next note-on.
+    With the line's own audio (``line_audio``), the sound decides the voicing at both ends of a note:
+    a note whose sound falls more than TAIL_DROP_DB below its peak before the note-off is unvoiced from
+    there on (a marimba note held for a second sounds for about half of it); a release tail is labelled
+    voiced (at the note's pitch) while it stays within TAIL_DROP_DB of the peak, for at most TAIL_MAX_S
+    and never past the next note-on. Levels are 20 ms RMS every 10 ms.
     """
     times = frame_times(duration_s)
     f0 = np.zeros_like(times)
@@ -48,12 +53,17 @@ def line_f0(line: Part, duration_s: float, line_audio: np.ndarray | None, sample
         end = min(n.offset_s, nxt)
         idx = np.nonzero((times >= n.onset_s - eps) & (times < end - eps))[0]
         if db is not None and idx.size:
-            ref = float(db[idx].max())
-            tail = np.nonzero((times >= end - eps) & (times < min(nxt, end + TAIL_MAX_S) - eps))[0]
-            for j in tail:
-                if db[j] < ref - TAIL_DROP_DB:
-                    break
-                idx = np.append(idx, j)
+            peak = int(np.argmax(db[idx]))
+            ref = float(db[idx[peak]])
+            died = np.nonzero(db[idx[peak:]] < ref - TAIL_DROP_DB)[0]
+            if died.size:  # the note died away before its note-off: no tail either
+                idx = idx[: peak + int(died[0])]
+            else:
+                tail = np.nonzero((times >= end - eps) & (times < min(nxt, end + TAIL_MAX_S) - eps))[0]
+                for j in tail:
+                    if db[j] < ref - TAIL_DROP_DB:
+                        break
+                    idx = np.append(idx, j)
         if not idx.size:
             continue
         semis = np.zeros(idx.size)

@@ -114,6 +114,9 @@ class TrainConfig:
     pitch_target_std_cents: float = 25.0
     gain_db_range: tuple[float, float] = (-12.0, 6.0)
     transpose_semitones: int | None = None  # pitch and chords; 0 = off, None = DEFAULT_TRANSPOSE[task]
+    #: start from these weights instead of the seed's random initialisation (fine-tuning): a run folder
+    #: (its best.safetensors) or a .safetensors state dict of the same network
+    init_weights: str | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

@@ -17,7 +17,11 @@ Run folder (every file written atomically):
   point (kill -9 included) resumes from the last finished epoch with ``resume=True``;
 - ``log.csv``: epoch, train_loss, valid_loss, the validation metric, learning rate, seconds.
 
-Reproducibility: the model is initialised from ``seed``; before each epoch the torch RNG is seeded from
+Fine-tuning: ``init_weights`` (``--init``) starts from a trained run's weights (its best.safetensors, same
+task and network settings, checked tensor by tensor) instead of the seed's random initialisation;
+config.json records the file and its sha256 under ``init``.
+
+Reproducibility: the model is initialised from ``seed`` (or ``init_weights``); before each epoch the torch RNG is seeded from
 ``(seed, epoch)`` and the excerpts are drawn from ``(seed, epoch, index)``, and the LR scheduler
 (reduce-on-plateau) does not depend on the number of epochs. So a resumed run gives bit-identical
 weights to an uninterrupted one on the CPU, and ``epochs`` may be raised on resume.
@@ -337,11 +341,51 @@ def _write_log(run_dir: Path, history: list[dict]) -> None:
     atomic_write_text(run_dir / "log.csv", buf.getvalue(), overwrite=True)
 
 
-def _config_json(config: TrainConfig, command: list[str] | None) -> dict:
+def _config_json(config: TrainConfig, command: list[str] | None, init: dict | None = None) -> dict:
     data = config.to_dict()
     data.update({"net": config.net_config().to_dict(), "data": config.data_paths(), "seed": config.seed,
                  "command": list(command or []), "frontend": FrontEndConfig().to_dict()})
+    if init is not None:
+        data["init"] = init
     return json.loads(json.dumps(data))
+
+
+def _init_weights_path(config: TrainConfig) -> Path:
+    """The .safetensors file ``config.init_weights`` names (a run folder means its best.safetensors)."""
+    path = Path(str(config.init_weights))
+    if path.is_dir():
+        path = path / "best.safetensors"
+    if not path.is_file():
+        raise ConfigError(f"--init {config.init_weights}: no such weights file; give a training run folder "
+                          "(its best.safetensors is used) or a .safetensors state dict of this task's network")
+    return path
+
+
+def _load_init_weights(model: torch.nn.Module, config: TrainConfig) -> dict:
+    """Load the fine-tuning start weights into ``model``; returns what config.json records about them."""
+    import hashlib
+
+    path = _init_weights_path(config)
+    try:
+        tensors, _ = _load_tensors(path)
+    except Exception as exc:  # safetensors raises its own types for truncated or foreign files
+        raise ConfigError(f"--init {path}: not a readable safetensors file ({exc}); give a run folder's "
+                          "best.safetensors") from None
+    own = model.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    extra = sorted(set(tensors) - set(own))
+    shapes = sorted(k for k in set(own) & set(tensors) if tuple(own[k].shape) != tuple(tensors[k].shape))
+    if missing or extra or shapes:
+        details = "; ".join(part for part in (
+            f"missing {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}" if missing else "",
+            f"unexpected {', '.join(extra[:4])}{' ...' if len(extra) > 4 else ''}" if extra else "",
+            f"other shapes {', '.join(shapes[:4])}{' ...' if len(shapes) > 4 else ''}" if shapes else "") if part)
+        raise ConfigError(f"--init {path}: these weights are not for the {config.task} network of this run "
+                          f"({details}); fine-tune from a run of the same task and network settings")
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    log.info("starting from the weights in %s (sha256 %s)", path, digest[:12])
+    return {"path": str(path), "sha256": digest}
 
 
 def _check_run_dir(config: TrainConfig, run_dir: Path, resume: bool, overwrite: bool) -> dict | None:
@@ -378,7 +422,7 @@ def _check_run_dir(config: TrainConfig, run_dir: Path, resume: bool, overwrite: 
         log.info("nothing to resume in %s; starting a new run", run_dir)
         return None
     saved = TrainConfig.from_dict({k: v for k, v in json.loads(config_path.read_text()).items()
-                                   if k not in ("data", "command", "frontend")}) if config_path.is_file() else None
+                                   if k not in ("data", "command", "frontend", "init")}) if config_path.is_file() else None
     if saved is None or saved.result_dict() != config.result_dict():
         diff = sorted(k for k in config.result_dict()
                       if saved is None or saved.result_dict().get(k) != config.result_dict().get(k))
@@ -426,11 +470,11 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
     if problems:
         raise DatasetError(f"cannot train {task}: {len(problems)} problem(s) in the data folders "
                            f"{config.train_dir} and {config.valid_dir}", problems)
-    if saved_state is None:
-        _write_json(run_dir / "config.json", _config_json(config, command))
-
     torch.manual_seed(config.seed)
     model = TaskNet(net_config).to(device)
+    if saved_state is None:
+        init = _load_init_weights(model, config) if config.init_weights else None
+        _write_json(run_dir / "config.json", _config_json(config, command, init))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=3)
     history: list[dict] = []

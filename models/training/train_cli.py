@@ -29,6 +29,7 @@ examples:
   featherlight train --task onsets --data corpus/onsets --out runs/onsets
   featherlight train --task pitch --data my/train --valid my/valid --out runs/pitch --epochs 40
   featherlight train --task pitch --data corpus/pitch --out runs/pitch --resume
+  featherlight train --task pitch --data my/corpus --out runs/pitch-mine --init runs/pitch --lr 0.0005
 """
 
 
@@ -62,6 +63,9 @@ def register(subparsers) -> None:
     parser.add_argument("--transpose", type=int, default=None, metavar="SEMITONES",
                         help="pitch and chords: random transposition of up to this many semitones either "
                         "way (default: pitch 4, chords 6; 0 turns it off)")
+    parser.add_argument("--init", type=Path, default=None, metavar="RUN_DIR|WEIGHTS",
+                        help="fine-tune: start from a trained run's weights (its best.safetensors, or a "
+                        ".safetensors file) instead of a random initialisation; same task and network")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the interrupted run in RUN_DIR (same settings)")
     mode.add_argument("--overwrite", action="store_true", help="delete an earlier run in RUN_DIR and start over")
@@ -91,7 +95,7 @@ def build_config(args: argparse.Namespace):
         "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "excerpt_frames": args.excerpt_frames, "excerpts_per_epoch": args.excerpts_per_epoch, "lr": args.lr,
         "seed": args.seed, "device": args.device, "workers": args.workers,
-        "transpose_semitones": args.transpose,
+        "transpose_semitones": args.transpose, "init_weights": str(args.init) if args.init else None,
     }
     values = {k: v for k, v in overrides.items() if v is not None}
     return TrainConfig(task=args.task, train_dir=str(train_dir), valid_dir=str(valid_dir),

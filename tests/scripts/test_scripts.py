@@ -377,6 +377,19 @@ def test_build_models_passes_render_options(tmp_path):
                                                                    "music_bed_on_procedural": True}
 
 
+def test_build_models_passes_train_options(tmp_path):
+    build = load_script("build_models")
+    settings = build.BuildSettings(work=tmp_path, minutes=1, epochs=3, train_options=("--init", "w/runs/pitch",
+                                                                                       "--lr", "0.0005"))
+    cmd = build.train_command(settings, "pitch")
+    assert cmd[-6:] == ["--epochs", "3", "--init", "w/runs/pitch", "--lr", "0.0005"]
+    build.check_train_options(settings.train_options)
+    with pytest.raises(build.ConfigError, match="not valid `train` options"):
+        build.check_train_options(["--no-such-option", "1"])
+    with pytest.raises(build.ConfigError, match="--epochs set by this script"):
+        build.check_train_options(["--epochs", "4"])
+
+
 # --- kit_testset -------------------------------------------------------------------------------------------
 @pytest.mark.needs_fluidsynth
 def test_kit_testset_replays_the_labelled_hits_on_another_font(tmp_path, capsys):

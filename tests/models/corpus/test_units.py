@@ -70,6 +70,22 @@ def test_line_f0_labels_a_loud_release_tail():
     assert 55 <= voiced[-1] <= 60  # tail labelled until the sound stops, not the 0.3 s cap (70)
 
 
+def test_line_f0_unvoices_a_note_that_died_away_before_its_note_off():
+    sr = 16000
+    part = Part(program=12, notes=[PartNote(0.1, 0.9, 60, 100), PartNote(0.9, 1.2, 62, 100)])
+    t = np.arange(int(1.5 * sr)) / sr
+    audio = np.zeros_like(t)
+    first = (t >= 0.1) & (t < 0.9)
+    audio[first] = np.exp(-(t[first] - 0.1) / 0.05)  # -8.7 dB per 50 ms: 30 dB down after about 0.17 s
+    second = (t >= 0.9) & (t < 1.2)
+    audio[second] = 0.5  # sustained: voiced to its note-off
+    f0 = line_f0(part, 1.5, audio.astype(np.float32), sr)
+    voiced = f0.f0_hz > 0
+    assert voiced[10] and voiced[20]
+    assert 24 <= np.nonzero(voiced[:90])[0][-1] <= 30  # the decayed note: silent well before 0.9 s
+    assert voiced[90:120].all() and f0.f0_hz[100] == pytest.approx(440.0 * 2 ** (-7 / 12))
+
+
 def test_procedural_generators_cover_the_vocabulary():
     qualities, roots, lows, highs, classes = set(), set(), [], [], set()
     for seed in range(40):

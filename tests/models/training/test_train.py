@@ -124,6 +124,39 @@ def test_resume_refuses_a_different_config(tmp_path, dataset_factory, tiny_net_f
         train(_config(root, "onsets", tiny_net_for("onsets"), epochs=1, lr=0.1), run, resume=True, progress=False)
 
 
+def test_init_starts_from_a_trained_run_and_refuses_other_networks(tmp_path, dataset_factory, tiny_net_for):
+    import hashlib
+    from dataclasses import replace
+
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    net = tiny_net_for("onsets")
+    first = tmp_path / "first"
+    train(_config(root, "onsets", net, epochs=1), first, progress=False)
+    start = _weights(first, "best.safetensors")
+    # a vanishing learning rate: the fine-tuned parameters stay where the first run left them
+    tuned = tmp_path / "tuned"
+    cfg = _config(root, "onsets", net, epochs=1, lr=1e-12, init_weights=str(first), seed=5)
+    train(cfg, tuned, progress=False)
+    after = _weights(tuned)
+    params = [k for k in start if "running" not in k and "num_batches" not in k]
+    for key in params:
+        assert torch.allclose(after[key], start[key], atol=1e-6), key
+    fresh = tmp_path / "fresh"
+    train(_config(root, "onsets", net, epochs=1, lr=1e-12, seed=5), fresh, progress=False)
+    assert any(not torch.allclose(_weights(fresh)[k], start[k], atol=1e-3) for k in params)
+    init = json.loads((tuned / "config.json").read_text())["init"]
+    assert init["path"] == str(first / "best.safetensors")
+    assert init["sha256"] == hashlib.sha256((first / "best.safetensors").read_bytes()).hexdigest()
+    # the same settings resume; a run folder of another network or a missing file is refused by name
+    train(replace(cfg, epochs=2), tuned, resume=True, progress=False)
+    wider = NetConfig.from_dict({**net.to_dict(), "temporal_channels": [c * 2 for c in net.temporal_channels]})
+    with pytest.raises(ConfigError, match="not for the onsets network"):
+        train(_config(root, "onsets", wider, epochs=1, init_weights=str(first)), tmp_path / "wide", progress=False)
+    with pytest.raises(ConfigError, match="no such weights file"):
+        train(_config(root, "onsets", net, epochs=1, init_weights=str(tmp_path / "nowhere")), tmp_path / "x",
+              progress=False)
+
+
 def test_dataset_problems_of_both_folders_are_listed(tmp_path, dataset_factory, tiny_net_for):
     root = dataset_factory("onsets", n_train=1, n_valid=1)
     for p in root.glob("*/*.onsets.csv"):
