@@ -89,6 +89,22 @@ DRUM_KITS: dict[int, str] = {
 }
 
 
+#: kits that play other instruments than the GM drum map on the keys the drum classes use: the Orchestra
+#: set plays timpani on keys 41-53 (toms, hi-hats, crash and ride in the GM map) in FluidR3_GM,
+#: FluidR3Mono_GM and MuseScore_General, so its hi-hat labels sat on timpani notes (about 140 Hz)
+KITS_OFF_THE_DRUM_MAP: tuple[int, ...] = (48,)
+
+
+def draw_drum_kit(rng, drum_labels: bool) -> int:
+    """A kit program from :data:`DRUM_KITS`. Items whose labels are drum classes (``drum_labels``) redraw a
+    kit of :data:`KITS_OFF_THE_DRUM_MAP` from the others, so every other item keeps the kit it had; items
+    labelled with onsets only keep every kit (a timpani note is an onset like any other)."""
+    kit = int(rng.choice(list(DRUM_KITS)))
+    if drum_labels and kit in KITS_OFF_THE_DRUM_MAP:
+        kit = int(rng.choice([k for k in DRUM_KITS if k not in KITS_OFF_THE_DRUM_MAP]))
+    return kit
+
+
 def melodic_covering(pitch_low_midi: int, pitch_high_midi: int) -> list[Instrument]:
     """Instruments whose range contains [pitch_low_midi, pitch_high_midi]."""
     return [i for i in MELODIC if i.low_midi <= pitch_low_midi and pitch_high_midi <= i.high_midi]

@@ -219,7 +219,7 @@ def build_groove(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) -> Ite
         notes += piece_notes
         used.append({"take": take.take_id, "from_s": round(start, 4), "at_s": round(t, 4)})
         t = max(n.onset_s for n in piece_notes) + float(rng.uniform(0.3, 1.0))
-    kit = int(rng.choice(list(gm.DRUM_KITS)))
+    kit = gm.draw_drum_kit(rng, drum_labels=cfg.task == "drums")
     drums = Part(program=kit, notes=sorted(notes, key=lambda n: (n.onset_s, n.pitch)), is_drum=True)
     stems = [Stem("drums", [drums])]
     prov = {"takes": used, "kit": kit, "kit_name": gm.DRUM_KITS[kit],
@@ -262,7 +262,7 @@ def build_proc_chords(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) -
 
 
 def build_proc_drums(spec: dict, rng: np.random.Generator, cfg: CorpusConfig) -> ItemContent:
-    part, info = procedural.random_drums(rng, spec["duration_s"], cfg.end_margin_s)
+    part, info = procedural.random_drums(rng, spec["duration_s"], cfg.end_margin_s, drum_labels=cfg.task == "drums")
     stems = [Stem("drums", [part])]
     labelled = _add_music_bed(spec, rng, cfg, stems, info, 1.0, spec["duration_s"])
     return ItemContent(spec["duration_s"], stems, labelled_stems=labelled, provenance=info)

@@ -215,9 +215,12 @@ for _key, _cls in GM_DRUM_KEY_TO_CLASS.items():
     _KEYS_BY_CLASS.setdefault(_cls, []).append(_key)
 
 
-def random_drums(rng: np.random.Generator, duration_s: float, end_margin_s: float) -> tuple[Part, dict]:
-    """Either isolated hits of every drum, or dense patterns with fills, crashes and ride."""
-    kit = int(rng.choice(list(gm.DRUM_KITS)))
+def random_drums(rng: np.random.Generator, duration_s: float, end_margin_s: float, *,
+                 drum_labels: bool = True) -> tuple[Part, dict]:
+    """Either isolated hits of every drum, or dense patterns with fills, crashes and ride; ``drum_labels``:
+    the hits become drum-class labels, so no kit that plays other sounds on those keys (see
+    :func:`~models.corpus.instruments.draw_drum_kit`)."""
+    kit = gm.draw_drum_kit(rng, drum_labels)
     part = Part(program=kit, is_drum=True)
     stop = duration_s - end_margin_s
     keys = sorted(GM_DRUM_KEY_TO_CLASS)
