@@ -180,6 +180,10 @@ def card_table(cards: Mapping[str, object], paths: Mapping[str, Path]) -> list[s
         built = list(map(str, tr.get("train_command") or []))  # the build's command (a resumed run's last)
         max_epochs = built[built.index("--epochs") + 1] if "--epochs" in built[:-1] else tr.get("epochs", "?")
         epochs = f"{max_epochs} ({tr.get('best_epoch', '?')})"
+        init = tr.get("init_weights")
+        if isinstance(init, Mapping):
+            epochs += (f", fine-tuned from `{init.get('path')}` ({init.get('source_epochs_run', '?')} epochs, best "
+                       f"{init.get('source_best_epoch', '?')})")
         lines.append(f"| {task} | `{Path(paths[task]).name}` | {card.n_parameters:,} | {card.macs_per_second / 1e6:.2f} M "
                      f"| {card.file_bytes / 1024:.1f} | {card.latency_ms:.0f} | {card.lookahead_frames} "
                      f"| {card.receptive_field_frames} | {data or 'not recorded'} | {tr.get('seed', 'not recorded')} "
@@ -202,6 +206,10 @@ def command_lines(cards: Mapping[str, object]) -> list[str]:
                 "--resume" not in first and list(map(str, first)) != list(map(str, tr["train_command"])):
             lines.append(f"- {task} (the run was started as, then resumed by the build): "
                          f"`{' '.join(map(str, first))}`")
+        init = tr.get("init_weights")
+        if isinstance(init, Mapping) and init.get("source_command"):
+            lines.append(f"- {task} (the run it was fine-tuned from, sha256 {str(init.get('sha256'))[:12]}, was "
+                         f"started as): `{' '.join(map(str, init['source_command']))}`")
     return lines or ["- the model cards record no commands"]
 
 

@@ -185,6 +185,24 @@ def test_target_verdict_needs_target_and_baseline():
     assert not met and "no baseline scored" in line and line.endswith("(below 0.95)")
 
 
+def test_models_report_names_the_run_a_model_was_fine_tuned_from():
+    from types import SimpleNamespace
+
+    report = load_script("models_report")
+    training = {"train_command": ["featherlight", "train", "--task", "pitch", "--epochs", "14", "--init", "w0/runs/pitch"],
+                "best_epoch": 12, "seed": 0,
+                "init_weights": {"path": "w0/runs/pitch/best.safetensors", "sha256": "e9fdbbbbf9315da2",
+                                 "source_command": ["featherlight", "train", "--task", "pitch", "--epochs", "24"],
+                                 "source_epochs_run": 30, "source_best_epoch": 27}}
+    card = SimpleNamespace(training=training, n_parameters=10, macs_per_second=1e6, file_bytes=2048, latency_ms=142.0,
+                           lookahead_frames=2, receptive_field_frames=11)
+    row = report.card_table({"pitch": card}, {"pitch": Path("pitch.onnx")})[-1]
+    assert row.endswith("| 14 (12), fine-tuned from `w0/runs/pitch/best.safetensors` (30 epochs, best 27) |")
+    lines = report.command_lines({"pitch": card})
+    assert lines[-1] == ("- pitch (the run it was fine-tuned from, sha256 e9fdbbbbf931, was started as): "
+                         "`featherlight train --task pitch --epochs 24`")
+
+
 def test_baseline_scores_are_cached(tiny_corpus, tmp_path, monkeypatch):
     report = load_script("models_report")
     test = tiny_corpus / "onsets" / "test"
