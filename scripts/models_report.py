@@ -203,7 +203,7 @@ def command_lines(cards: Mapping[str, object]) -> list[str]:
                 lines.append(f"- {task} ({what}): `{shown}`")
         first = tr.get("command")
         if train_key == "train_command" and first and list(map(str, first[2:4])) == ["--task", task] and \
-                "--resume" not in first and list(map(str, first)) != list(map(str, tr["train_command"])):
+                "--resume" not in first and sorted(map(str, first)) != sorted(map(str, tr["train_command"])):
             lines.append(f"- {task} (the run was started as, then resumed by the build): "
                          f"`{' '.join(map(str, first))}`")
         init = tr.get("init_weights")
