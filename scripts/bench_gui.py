@@ -26,7 +26,8 @@ goes. The profiler slows those frames; the timings above it are taken without it
 (``jackd -n NAME --no-realtime -d dummy -r 48000 -p 512``; JACK_DEFAULT_SERVER is set before
 sounddevice is imported), opens the window's live input on it through an AudioCapture subclass that
 stamps ``time.perf_counter()`` at the start of every callback block, and plays a click train then tone
-bursts from an output stream connected into the capture input with ``jack_connect``. The loop delay
+bursts from an output stream connected into the capture input with ``jack_connect`` (the clicks are
+synthetic kick drums: a click over a falling 150-50 Hz body, see ``live_signal``). The loop delay
 (output -> input) is not assumed: the played signal is found in the captured audio by
 cross-correlation. For each click: from the callback that received its first sample to the end of the
 redraw that first drew an onset (drum) event near it; for each tone: from its first sample's callback
@@ -401,12 +402,26 @@ class LiveSignal:
 
 
 def live_signal(n_clicks: int, n_tones: int, rate_hz: int = JACK_RATE_HZ) -> LiveSignal:
-    """0.5 s silence, clicks every 0.4 s (3 ms bursts of a noisy 3 kHz tone), 0.5 s rest, then tone bursts
-    (0.4 s on, 0.4 s off) stepping through A3..C5."""
+    """0.5 s silence, a synthetic kick drum every 0.4 s, 0.5 s rest, then tone bursts (0.4 s on, 0.4 s off)
+    stepping through A3..C5.
+
+    The kick is a 3 ms noisy 3 kHz click (the beater) over a sine body falling from 150 to 50 Hz with a
+    40 ms decay: an onset for the onset model and a drum for the drum model. (Until 2026-11-25 the
+    click alone was played; the drum models rightly did not always call a 3 kHz blip a drum, and a run
+    then matched no drum event at all.)"""
     rng = np.random.default_rng(1)
     burst_n = int(0.003 * rate_hz)
-    burst = (0.8 * np.hanning(burst_n) * (np.sin(2 * np.pi * 3000 * np.arange(burst_n) / rate_hz)
-                                          + 0.5 * rng.standard_normal(burst_n))).astype(np.float32)
+    click = 0.8 * np.hanning(burst_n) * (np.sin(2 * np.pi * 3000 * np.arange(burst_n) / rate_hz)
+                                         + 0.5 * rng.standard_normal(burst_n))
+    body_n = int(0.15 * rate_hz)
+    t = np.arange(body_n) / rate_hz
+    freq = 50.0 + 100.0 * np.exp(-t / 0.03)
+    body = 0.9 * np.exp(-t / 0.04) * np.sin(2 * np.pi * np.cumsum(freq) / rate_hz)
+    body[: int(0.001 * rate_hz)] *= np.linspace(0.0, 1.0, int(0.001 * rate_hz))  # no step at the start
+    burst = body.copy()
+    burst[:burst_n] += click
+    burst = burst.astype(np.float32)
+    burst_n = body_n
     clicks = np.array([int((0.5 + 0.4 * k) * rate_hz) for k in range(n_clicks)], dtype=np.int64)
     tone_begin_s = 0.5 + 0.4 * n_clicks + 0.5
     tones = np.array([int((tone_begin_s + 0.8 * k) * rate_hz) for k in range(n_tones)], dtype=np.int64)
