@@ -21,9 +21,9 @@ Fine-tuning: ``init_weights`` (``--init``) starts from a trained run's weights (
 task and network settings, checked tensor by tensor) instead of the seed's random initialisation;
 config.json records the file and its sha256 under ``init``.
 
-Reproducibility: the model is initialised from ``seed`` (or ``init_weights``); before each epoch the torch RNG is seeded from
-``(seed, epoch)`` and the excerpts are drawn from ``(seed, epoch, index)``, and the LR scheduler
-(reduce-on-plateau) does not depend on the number of epochs. So a resumed run gives bit-identical
+Reproducibility: the model is initialised from ``seed`` (or ``init_weights``); before each epoch the
+torch RNG is seeded from ``(seed, epoch)`` and the excerpts are drawn from ``(seed, epoch, index)``, and
+the LR scheduler (reduce-on-plateau) does not depend on the number of epochs. So a resumed run gives bit-identical
 weights to an uninterrupted one on the CPU, and ``epochs`` may be raised on resume.
 
 Losses: pitch BCE on saliences + BCE on voicing; chords cross-entropy; drums/onsets BCE. Positive
@@ -421,8 +421,9 @@ def _check_run_dir(config: TrainConfig, run_dir: Path, resume: bool, overwrite: 
                                  "start over with --overwrite or choose another folder")
         log.info("nothing to resume in %s; starting a new run", run_dir)
         return None
+    extras = ("data", "command", "frontend", "init")  # config.json keys that are not TrainConfig fields
     saved = TrainConfig.from_dict({k: v for k, v in json.loads(config_path.read_text()).items()
-                                   if k not in ("data", "command", "frontend", "init")}) if config_path.is_file() else None
+                                   if k not in extras}) if config_path.is_file() else None
     if saved is None or saved.result_dict() != config.result_dict():
         diff = sorted(k for k in config.result_dict()
                       if saved is None or saved.result_dict().get(k) != config.result_dict().get(k))
