@@ -410,18 +410,15 @@ def live_signal(n_clicks: int, n_tones: int, rate_hz: int = JACK_RATE_HZ) -> Liv
     click alone was played; the drum models rightly did not always call a 3 kHz blip a drum, and a run
     then matched no drum event at all.)"""
     rng = np.random.default_rng(1)
-    burst_n = int(0.003 * rate_hz)
-    click = 0.8 * np.hanning(burst_n) * (np.sin(2 * np.pi * 3000 * np.arange(burst_n) / rate_hz)
-                                         + 0.5 * rng.standard_normal(burst_n))
-    body_n = int(0.15 * rate_hz)
-    t = np.arange(body_n) / rate_hz
+    click_n = int(0.003 * rate_hz)
+    click = 0.8 * np.hanning(click_n) * (np.sin(2 * np.pi * 3000 * np.arange(click_n) / rate_hz)
+                                         + 0.5 * rng.standard_normal(click_n))
+    t = np.arange(int(0.15 * rate_hz)) / rate_hz
     freq = 50.0 + 100.0 * np.exp(-t / 0.03)
-    body = 0.9 * np.exp(-t / 0.04) * np.sin(2 * np.pi * np.cumsum(freq) / rate_hz)
-    body[: int(0.001 * rate_hz)] *= np.linspace(0.0, 1.0, int(0.001 * rate_hz))  # no step at the start
-    burst = body.copy()
-    burst[:burst_n] += click
-    burst = burst.astype(np.float32)
-    burst_n = body_n
+    kick = 0.9 * np.exp(-t / 0.04) * np.sin(2 * np.pi * np.cumsum(freq) / rate_hz)
+    kick[: int(0.001 * rate_hz)] *= np.linspace(0.0, 1.0, int(0.001 * rate_hz))  # no step at the start
+    kick[:click_n] += click
+    kick = kick.astype(np.float32)
     clicks = np.array([int((0.5 + 0.4 * k) * rate_hz) for k in range(n_clicks)], dtype=np.int64)
     tone_begin_s = 0.5 + 0.4 * n_clicks + 0.5
     tones = np.array([int((tone_begin_s + 0.8 * k) * rate_hz) for k in range(n_tones)], dtype=np.int64)
@@ -431,7 +428,7 @@ def live_signal(n_clicks: int, n_tones: int, rate_hz: int = JACK_RATE_HZ) -> Liv
     total = int((tone_begin_s + 0.8 * n_tones + 1.0) * rate_hz)
     x = np.zeros(total, dtype=np.float32)
     for at in clicks:
-        x[at:at + burst_n] += burst
+        x[at:at + kick.size] += kick
     fade = np.minimum(1.0, np.minimum(np.arange(tone_n), np.arange(tone_n)[::-1]) / (0.005 * rate_hz))
     for at, f in zip(tones, freqs):
         x[at:at + tone_n] += (0.4 * fade * np.sin(2 * np.pi * f * np.arange(tone_n) / rate_hz)).astype(np.float32)

@@ -137,20 +137,29 @@ def corpus_is_complete(s: BuildSettings, task: str) -> bool:
     return bool(info.get("complete"))
 
 
+def _parse_command_options(register: Callable, command: Sequence[str], options: Sequence[str],
+                           flag: str) -> argparse.Namespace:
+    """``options`` parsed as `featherlight COMMAND...` would (``command`` holds the command and its required
+    arguments); a :class:`ConfigError` naming ``flag`` when it would not take them."""
+    parser = argparse.ArgumentParser(add_help=False)
+    register(parser.add_subparsers())
+    try:
+        args, extra = parser.parse_known_args([*command, *options])
+    except SystemExit:
+        extra = ["?"]
+    if extra:
+        name = " ".join(command[: 2 if command[0] == "corpus" else 1])
+        raise ConfigError(f"{flag} {shlex.join(options)!r}: not valid `{name}` options "
+                          f"(see featherlight {name} --help)") from None
+    return args
+
+
 def _render_option_values(options: Sequence[str]) -> dict:
     """The corpus settings ``options`` (``corpus render`` flags) stand for, as corpus.json records them."""
     from models.corpus.cli import register
 
-    parser = argparse.ArgumentParser(add_help=False)
-    register(parser.add_subparsers())
-    try:
-        args, extra = parser.parse_known_args(["corpus", "render", "--task", "drums", "--out", "-", "--minutes", "1",
-                                               *options])
-    except SystemExit:
-        extra = ["?"]
-    if extra:
-        raise ConfigError(f"--render-options {shlex.join(options)!r}: not valid `corpus render` options "
-                          "(see featherlight corpus render --help)") from None
+    args = _parse_command_options(register, ["corpus", "render", "--task", "drums", "--out", "-", "--minutes", "1"],
+                                  options, "--render-options")
     given = {a.lstrip("-").split("=")[0].replace("-", "_") for a in options if a.startswith("--")}
     values = {}
     for name in given:
@@ -165,19 +174,12 @@ def check_train_options(options: Sequence[str]) -> None:
     """Refuse ``--train-options`` that `featherlight train` does not take, or that this script sets itself."""
     from models.training.train_cli import register
 
-    parser = argparse.ArgumentParser(add_help=False)
-    register(parser.add_subparsers())
     own = {"--task", "--data", "--out", "--seed", "--device", "--epochs", "--resume", "--overwrite"}
     clash = sorted(a.split("=")[0] for a in options if a.split("=")[0] in own)
     if clash:
         raise ConfigError(f"--train-options: {', '.join(clash)} set by this script itself; use its own options")
-    try:
-        _, extra = parser.parse_known_args(["train", "--task", "pitch", "--data", "-", "--out", "-", *options])
-    except SystemExit:
-        extra = ["?"]
-    if extra:
-        raise ConfigError(f"--train-options {shlex.join(options)!r}: not valid `train` options "
-                          "(see featherlight train --help)")
+    _parse_command_options(register, ["train", "--task", "pitch", "--data", "-", "--out", "-"], options,
+                           "--train-options")
 
 
 def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Sequence[str]) -> None:
