@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +39,15 @@ __all__ = ["MainWindow", "run_app"]
 log = logging.getLogger(__name__)
 
 REDRAW_INTERVAL_MS = 16  # ~60 Hz
+#: Live events that a musician waits for (a hit, an onset, a note or chord, the start of a voiced f0 run)
+#: are drawn as soon as they arrive instead of at the next timer frame, unless a frame was drawn less than
+#: this long ago (so a dense stream of events cannot raise the frame rate above ~1000 / this).
+EVENT_REDRAW_MIN_MS = 12.0
+
+
+def _clock_s() -> float:
+    """Monotonic seconds for redraw pacing (one name, so tests can set the clock)."""
+    return time.monotonic()
 #: View menu layers: (store layer, menu text).
 VIEW_LAYERS: tuple[tuple[str, str], ...] = (("spectrogram", "Spectrogram"), ("f0", "Pitch curve"), ("notes", "Notes"), ("chords", "Chords"),
                                             ("drums", "Drums"), ("onsets", "Onsets"))
@@ -122,6 +132,8 @@ class MainWindow(QMainWindow):
         self.refresh_devices()
         self._restore_settings()
 
+        self._last_redraw_s = 0.0
+        self._live_voiced = False  # whether the newest live f0 frame was voiced
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(REDRAW_INTERVAL_MS)
         self.redraw_timer.timeout.connect(self.redraw)
@@ -592,6 +604,7 @@ class MainWindow(QMainWindow):
             self.worker.set_analyzer(analyzer)
             self.worker.set_source(capture)
         self._live_session = None
+        self._live_voiced = False
         if self.settings is not None:
             self.settings.set_input_device(device)
         self.worker.start()
@@ -621,6 +634,19 @@ class MainWindow(QMainWindow):
             return  # a batch of a stream stopped before the last start
         self._live_session = batch.session
         self.store.add(batch.events)
+        if self._has_news(batch.events) and 1000.0 * (_clock_s() - self._last_redraw_s) >= EVENT_REDRAW_MIN_MS:
+            self.redraw()
+            self.redraw_timer.start()  # the next timer frame a whole interval from now
+
+    def _has_news(self, events) -> bool:
+        """Whether a live batch holds an event worth drawing at once (see :data:`EVENT_REDRAW_MIN_MS`)."""
+        news = bool(events.drums or events.onsets_s.size or events.notes or events.chords)
+        f0 = events.f0.f0_hz
+        if len(f0):
+            voiced = f0 > 0
+            news = news or bool(voiced[0] and not self._live_voiced) or bool((voiced[1:] & ~voiced[:-1]).any())
+            self._live_voiced = bool(voiced[-1])
+        return news
 
     @Slot(object)
     def _on_stats(self, stats: WorkerStats) -> None:
@@ -643,7 +669,8 @@ class MainWindow(QMainWindow):
     # --- drawing -----------------------------------------------------------------------------------
     @Slot()
     def redraw(self) -> None:
-        """Draw what the store gained (the 60 Hz timer); the tuner reads the newest frame."""
+        """Draw what the store gained (the 60 Hz timer, or a live event); the tuner reads the newest frame."""
+        self._last_redraw_s = _clock_s()
         self._update_playback()
         if self.timeline.refresh(self.store) and self.player is None:  # with playback, the playhead drives it
             self.tuner.update_from(self.store)

@@ -44,12 +44,16 @@ class PeakPickingConfig:
     frame_rate_hz: float = 100.0
     threshold: Thresholds = DEFAULT_THRESHOLD
     delta: float = 0.05  # a peak exceeds its local mean by at least this
+    # The defaults decide a frame as soon as it arrives (delay 0): a hit is the first frame that passes the
+    # threshold and rises above the 3 before it. Against one hop of delay (post_max 1, post_avg 1, refine)
+    # on the 2026-11-25 test splits with the bundled models: onsets F1 0.874 both, drums 0.831 vs 0.830,
+    # and 10 ms less live latency.
     pre_max_frames: int = 3
-    post_max_frames: int = 1  # with post_avg_frames, what the online decoder waits for: one hop
+    post_max_frames: int = 0  # with post_avg_frames and refine, what the online decoder waits for
     pre_avg_frames: int = 10
-    post_avg_frames: int = 1
+    post_avg_frames: int = 0
     combine_frames: int = 3  # a peak closer than this to the last kept peak of its class is dropped
-    refine: bool = True  # sub-frame peak time by parabolic interpolation
+    refine: bool = False  # sub-frame peak time by parabolic interpolation (needs the frame after the peak)
 
     def __post_init__(self) -> None:
         if not self.frame_rate_hz > 0:

@@ -66,6 +66,10 @@ def register(subparsers) -> None:
     parser.add_argument("--init", type=Path, default=None, metavar="RUN_DIR|WEIGHTS",
                         help="fine-tune: start from a trained run's weights (its best.safetensors, or a "
                         ".safetensors file) instead of a random initialisation; same task and network")
+    parser.add_argument("--lookahead", type=int, default=None, metavar="FRAMES",
+                        help="frames (10 ms) of audio after a frame the network may hear before it describes it; "
+                        "less cuts live latency (default: pitch, drums, onsets 2; chords 10; negative: "
+                        "anticipate, see models/training/nets.py)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the interrupted run in RUN_DIR (same settings)")
     mode.add_argument("--overwrite", action="store_true", help="delete an earlier run in RUN_DIR and start over")
@@ -98,6 +102,12 @@ def build_config(args: argparse.Namespace):
         "transpose_semitones": args.transpose, "init_weights": str(args.init) if args.init else None,
     }
     values = {k: v for k, v in overrides.items() if v is not None}
+    if getattr(args, "lookahead", None) is not None:
+        from models.training.config import default_net_config
+
+        net = default_net_config(args.task).to_dict()
+        net["lookahead_frames"] = args.lookahead
+        values["net"] = net
     return TrainConfig(task=args.task, train_dir=str(train_dir), valid_dir=str(valid_dir),
                        cache_dir=str(args.cache) if args.cache else None, **values)
 

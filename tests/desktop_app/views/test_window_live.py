@@ -106,3 +106,50 @@ def test_a_device_that_fails_to_open_is_reported_and_nothing_changes(qtbot, live
     window.device_combo.setCurrentIndex(1)
     assert window.start_live() is True  # still usable
     window.stop_live()
+
+
+def test_live_events_are_drawn_on_arrival_not_at_the_next_timer_frame(live_window, monkeypatch):
+    """A drum hit, an onset or the start of a voiced f0 run is drawn when its batch arrives (the input-to-
+    screen latency saves the wait for the 60 Hz timer); more voiced frames of the same run, or news within
+    EVENT_REDRAW_MIN_MS of the last frame, wait for the timer."""
+    import numpy as np
+
+    import desktop_app.main_window as main_window
+    from desktop_app.live.worker import EventBatch
+    from models.annotations.types import DrumHit, F0Track
+    from models.runtime.analyzer import AnalysisEvents
+
+    window, _ = live_window
+    window.redraw_timer.stop()
+    window.store.clear(("pitch", "drums", "onsets"))
+    drawn = []
+    original = window.redraw
+    monkeypatch.setattr(window, "redraw", lambda: (drawn.append(window.store.counts()), original()))
+    clock = {"now": main_window._clock_s() + 10.0}
+    monkeypatch.setattr(main_window, "_clock_s", lambda: clock["now"])
+    frame = {"k": 0}
+
+    def batch(f0=(), drums=(), onsets=()):
+        k0 = frame["k"]
+        frame["k"] += max(len(f0), 1)
+        times = (k0 + np.arange(len(f0))) * 0.01
+        events = AnalysisEvents(f0=F0Track(times, np.asarray(f0, dtype=float), np.ones(len(f0))), notes=(), chords=(),
+                                current_chord=None, drums=tuple(drums), onsets_s=np.asarray(onsets, dtype=float),
+                                frames_done=frame["k"], latest_time_s=frame["k"] * 0.01)
+        window._on_live_events(EventBatch(events, session=1, emitted_s=clock["now"]))
+
+    batch(f0=[-220.0, -220.0])  # unvoiced guesses only: nothing to show at once
+    assert drawn == []
+    batch(f0=[-220.0, 220.0])  # a voiced run starts
+    assert len(drawn) == 1 and drawn[-1]["f0"] == 4
+    clock["now"] += 0.05
+    batch(f0=[220.0, 221.0])  # the same run goes on: the timer draws it
+    assert len(drawn) == 1
+    batch(drums=[DrumHit(0.05, "kick", 100)], onsets=[0.05])
+    assert len(drawn) == 2 and drawn[-1]["drums"] == 1 and drawn[-1]["onsets"] == 1
+    clock["now"] += 0.001 * (main_window.EVENT_REDRAW_MIN_MS / 2)
+    batch(onsets=[0.09])  # too soon after the last frame: left to the timer
+    assert len(drawn) == 2
+    clock["now"] += 0.001 * main_window.EVENT_REDRAW_MIN_MS
+    batch(f0=[-220.0, 330.0])  # voiced again after an unvoiced frame
+    assert len(drawn) == 3 and drawn[-1]["onsets"] == 2

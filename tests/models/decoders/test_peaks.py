@@ -41,21 +41,45 @@ def stream(decoder, frames: np.ndarray, rng: np.random.Generator, max_block: int
     return out + decoder.flush()
 
 
+#: The picker that waits one hop after a peak (the default until 2026-11-25): a true local maximum,
+#: refined to sub-frame time.
+ONE_HOP = dict(post_max_frames=1, post_avg_frames=1, refine=True)
+
+
 def test_click_train_gives_exact_frames():
     a = click_train(200, [10, 37, 90, 150])
-    assert pick_peaks(a).tolist() == [10, 37, 90, 150]
-    assert np.allclose(decode_onsets(a), [0.10, 0.37, 0.90, 1.50], atol=1e-12)  # symmetric bumps: no shift
+    config = PeakPickingConfig(**ONE_HOP)
+    assert config.delay_frames == 1
+    assert pick_peaks(a, config).tolist() == [10, 37, 90, 150]
+    assert np.allclose(decode_onsets(a, config), [0.10, 0.37, 0.90, 1.50], atol=1e-12)  # symmetric: no shift
+
+
+def test_default_picker_decides_on_arrival():
+    """Delay 0: a hit is the first frame that passes the threshold and rises above the frames before it."""
+    assert PeakPickingConfig().delay_frames == 0
+    a = click_train(200, [10, 37, 90, 150])  # bumps 0.5, 1, 0.5
+    assert pick_peaks(a, PeakPickingConfig(threshold=0.6)).tolist() == [10, 37, 90, 150]
+    assert pick_peaks(a).tolist() == [9, 36, 89, 149]  # 0.5 already passes the default threshold 0.5
+    rising = np.zeros(60)
+    rising[20:25] = [0.3, 0.7, 0.8, 0.9, 0.2]  # a rise over combine_frames frames gives one hit, on its way up
+    assert pick_peaks(rising).tolist() == [21]
+    longer = rising.copy()
+    longer[24] = 1.0  # still rising combine_frames after the hit: a second hit (a limit of deciding at once)
+    assert pick_peaks(longer).tolist() == [21, 24]
+    decoder = OnsetOnlineDecoder(PeakPickingConfig())
+    assert decoder.process(rising[:21]) == [] and decoder.process(rising[21:22]) == [0.21]
 
 
 def test_threshold_and_local_mean_rules():
     a = click_train(100, [20]) + click_train(100, [60], 0.45)
-    assert pick_peaks(a).tolist() == [20]  # 0.45 < threshold 0.5
-    assert pick_peaks(a, PeakPickingConfig(threshold=0.45)).tolist() == [20, 60]
+    assert pick_peaks(a, PeakPickingConfig(**ONE_HOP)).tolist() == [20]  # 0.45 < threshold 0.5
+    assert pick_peaks(a, PeakPickingConfig(threshold=0.45, **ONE_HOP)).tolist() == [20, 60]
     background = np.full(100, 0.8)
     background[50] = 0.82  # a maximum, but only 0.02 above its local mean
     # frame 0 rises from the zeros before t = 0; the rest of the plateau never rises again
-    assert pick_peaks(background, PeakPickingConfig(delta=0.05)).tolist() == [0]
-    assert pick_peaks(background, PeakPickingConfig(delta=0.0)).tolist() == [0, 50]
+    for timing in (ONE_HOP, {}):
+        assert pick_peaks(background, PeakPickingConfig(delta=0.05, **timing)).tolist() == [0]
+        assert pick_peaks(background, PeakPickingConfig(delta=0.0, **timing)).tolist() == [0, 50]
 
 
 def test_combine_keeps_the_first_of_close_peaks():
@@ -76,11 +100,11 @@ def test_a_plateau_peaks_on_its_first_frame():
 def test_parabolic_refinement():
     a = np.zeros(40)
     a[19], a[20], a[21] = 0.5, 1.0, 0.0
-    [peak] = pick_peak_events(a)
+    [peak] = pick_peak_events(a, PeakPickingConfig(**ONE_HOP))
     assert peak.frame == 20
     assert peak.offset_frames == pytest.approx(-1.0 / 6.0, abs=1e-12)  # vertex of the parabola
-    assert decode_onsets(a)[0] == pytest.approx((20 - 1.0 / 6.0) / 100.0, abs=1e-12)
-    assert decode_onsets(a, PeakPickingConfig(refine=False)).tolist() == [0.2]
+    assert decode_onsets(a, PeakPickingConfig(**ONE_HOP))[0] == pytest.approx((20 - 1.0 / 6.0) / 100.0, abs=1e-12)
+    assert decode_onsets(a, PeakPickingConfig(**{**ONE_HOP, "refine": False})).tolist() == [0.2]
 
 
 def test_per_class_thresholds():
@@ -112,7 +136,7 @@ def test_drum_hits_follow_class_order_and_velocity():
     a[:, 0] = click_train(80, [10, 50])
     a[:, 2] = click_train(80, [10], 0.6)
     a[:, 1] = click_train(80, [30], 0.8)
-    hits = decode_drums(a, PeakPickingConfig(refine=False))
+    hits = decode_drums(a, PeakPickingConfig(post_max_frames=1, post_avg_frames=1))
     assert hits == (
         DrumHit(0.1, "kick", 127), DrumHit(0.1, "hihat", 76), DrumHit(0.3, "snare", 102), DrumHit(0.5, "kick", 127),
     )

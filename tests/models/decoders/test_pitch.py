@@ -246,4 +246,4 @@ def test_note_decoder_alone_matches_segment_notes():
         notes += decoder.process(piece)
     assert tuple(notes + decoder.flush()) == segment_notes(track)
     f0_decoder = F0OnlineDecoder()
-    assert f0_decoder.flush().times_s.size == 0 and f0_decoder.delay_frames == 2
+    assert f0_decoder.flush().times_s.size == 0 and f0_decoder.delay_frames == 0

@@ -225,13 +225,13 @@ def test_finish_starts_a_new_stream(offline):
 # --- timing and latency ----------------------------------------------------------------------------
 def test_latency_is_frontend_plus_model_lookahead_plus_decoder_delay(models):
     analyzer = Analyzer(models)
-    # front-end: 512 samples = 32 ms; drums: L=1, delay max(post_max 1, post_avg 1, refine 1) = 1
-    assert analyzer.latency_s["drums"] == pytest.approx(0.032 + 0.01 * (1 + 1))
-    assert analyzer.latency_s["onsets"] == pytest.approx(0.032 + 0.01 * (-2 + 1))  # anticipation
+    # front-end: 512 samples = 32 ms; drums: L=1, delay max(post_max 0, post_avg 0, refine off) = 0
+    assert analyzer.latency_s["drums"] == pytest.approx(0.032 + 0.01 * (1 + 0))
+    assert analyzer.latency_s["onsets"] == pytest.approx(0.032 + 0.01 * (-2 + 0))  # anticipation
     assert analyzer.latency_s["chords"] == pytest.approx(0.032 + 0.01 * (0 + 3))  # min_frames from the card
-    # pitch: L=2; f0 delay = min_voiced_frames - 1 = 2; notes add split_frames = 3
-    assert analyzer.f0_latency_s == pytest.approx(0.032 + 0.01 * (2 + 2))
-    assert analyzer.latency_s["pitch"] == pytest.approx(0.032 + 0.01 * (2 + 2 + 3))
+    # pitch: L=2; f0 delay = min_voiced_frames - 1 = 0; notes add split_frames = 3
+    assert analyzer.f0_latency_s == pytest.approx(0.032 + 0.01 * (2 + 0))
+    assert analyzer.latency_s["pitch"] == pytest.approx(0.032 + 0.01 * (2 + 0 + 3))
 
 
 def test_live_events_arrive_exactly_their_latency_after_their_frame(offline):
@@ -244,11 +244,11 @@ def test_live_events_arrive_exactly_their_latency_after_their_frame(offline):
         last_frame = ev.frames_done - 1
         assert ev.latest_time_s == pytest.approx(ev.frames_done * HOP_S)
         for hit in ev.drums:
-            # the peak frame (time within half a frame of it: sub-frame refinement) + L + delay
-            assert abs(hit.time_s / HOP_S - (last_frame - LOOKAHEAD["drums"] - 1)) <= 0.5 + 1e-6
+            # the hit's frame + L (the default picker decides a frame when it arrives: no delay)
+            assert abs(hit.time_s / HOP_S - (last_frame - LOOKAHEAD["drums"])) < 1e-6
             checked += 1
         for onset in ev.onsets_s:
-            assert abs(onset / HOP_S - (last_frame - LOOKAHEAD["onsets"] - 1)) <= 0.5 + 1e-6
+            assert abs(onset / HOP_S - (last_frame - LOOKAHEAD["onsets"])) < 1e-6
             checked += 1
         for seg in ev.chords:  # a segment is final min_frames after its last frame
             assert round(seg.end_s / HOP_S) - 1 + 3 == last_frame

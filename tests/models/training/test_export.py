@@ -102,12 +102,12 @@ def test_network_without_states_exports(tmp_path):
 
 
 def test_anticipating_model_card_and_alignment(tmp_path):
-    """lookahead -2: the card states 32 - 20 + 10 ms; offline rows are shifted by two frames."""
+    """lookahead -2: the card states 32 - 20 + 0 ms; offline rows are shifted by two frames."""
     config = tiny_config(lookahead_frames=-2, n_outputs=6)
     model = trained_looking(config)
     path = export_onnx(model, tmp_path / "drums-early.onnx")
     card = make_card(model, path, training={}, metrics={}, decoder={}, frontend=FRONTEND)
-    assert card.lookahead_frames == -2 and card.latency_ms == pytest.approx(22.0)
+    assert card.lookahead_frames == -2 and card.latency_ms == pytest.approx(12.0)
     runtime = OnnxTaskModel(path, card=card)
     x = np.random.default_rng(1).random((30, N_BINS), dtype=np.float32)
     with torch.no_grad():
@@ -134,9 +134,9 @@ def test_make_card_figures(tmp_path):
     assert card.file_bytes == path.stat().st_size
     assert card.state_shapes == tuple(model.state_shapes(1))
     assert card.receptive_field_frames == config.receptive_field_frames == 1 + (2 + 1) + (2 * 1 + 2 * 2)
-    # 32 ms front-end + 3 frames lookahead + 1 frame peak-picking delay, 10 ms each
-    assert card.latency_ms == pytest.approx(72.0)
-    assert card.decoder == {"threshold": 0.3, "delay_frames": 1}
+    # 32 ms front-end + 3 frames lookahead + no peak-picking delay (the default picker), 10 ms each
+    assert card.latency_ms == pytest.approx(62.0)
+    assert card.decoder == {"threshold": 0.3, "delay_frames": 0}
     assert card.training == {"seed": 3} and card.metrics == {"f1": 0.5}
     assert card.pruning_history == ({"round": 1, "fraction_kept": 0.8},)
     assert card.net["conv2d_channels"] == [3, 4]
@@ -147,11 +147,12 @@ def test_make_card_figures(tmp_path):
 
 
 def test_decoder_delay_follows_the_decoder_settings():
-    assert decoder_delay_frames("drums", {}) == 1
+    assert decoder_delay_frames("drums", {}) == 0
+    assert decoder_delay_frames("drums", {"post_max_frames": 1, "refine": True}) == 1
     assert decoder_delay_frames("onsets", {"post_avg_frames": 5}) == 5
     assert decoder_delay_frames("chords", {"self_transition_prob": 0.9}) == 10
     assert decoder_delay_frames("chords", {"min_frames": 4}) == 4
-    assert decoder_delay_frames("pitch", {}) == 2 + 7
+    assert decoder_delay_frames("pitch", {}) == 0 + 7
     assert decoder_delay_frames("pitch", {"f0": {"min_voiced_frames": 5}, "split_frames": 3}) == 4 + 3
     assert decoder_delay_frames("drums", {"delay_frames": 0}) == 0
     with pytest.raises(ConfigError, match="delay_frames"):
