@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import pytest
 
-from models.errors import DatasetError, OverwriteError
+from models.errors import ConfigError, DatasetError, OverwriteError
 from models.training import train_cli
 
 
@@ -90,3 +91,17 @@ def test_a_folder_with_other_files_is_refused(tmp_path, dataset_factory, monkeyp
     args = _parse(argv + ["--overwrite"])
     assert args.func(args) == 0
     assert (out / "thesis.tex").read_text() == "do not touch" and (out / "best.safetensors").is_file()
+
+
+def test_lookahead_option_sets_the_network_lookahead(tmp_path, dataset_factory):
+    from models.training.config import default_net_config
+
+    root = dataset_factory("drums", n_train=1, n_valid=1)
+    args = ["--task", "drums", "--data", str(root), "--out", str(tmp_path / "r")]
+    assert train_cli.build_config(_parse(args)).net_config().lookahead_frames == 2  # the task's default
+    cfg = train_cli.build_config(_parse([*args, "--lookahead", "0"]))
+    net = cfg.net_config()
+    assert net.lookahead_frames == 0
+    assert net == dataclasses.replace(default_net_config("drums"), lookahead_frames=0)  # nothing else moves
+    with pytest.raises(ConfigError, match="lookahead_frames"):
+        train_cli.build_config(_parse([*args, "--lookahead", "-9"]))
