@@ -151,12 +151,15 @@ class ModelCatalog:
         return next((folder for origin, folder in self._folders if origin == USER), None)
 
     def default_choice(self) -> dict[str, str]:
-        """Per task with a usable model, the first one (bundled before user): ``{task: key}``."""
+        """Per task with a usable model, ``{task: key}``: the bundled model named after the task
+        (``drums``; other bundled ones, e.g. ``drums-live``, are alternatives), else the first usable one
+        (bundled before user)."""
         choice = {}
         for task in TASKS:
             usable = [o for o in self.options(task) if o.usable]
             if usable:
-                choice[task] = usable[0].key
+                named = [o for o in usable if o.origin == BUNDLED and o.name == task]
+                choice[task] = (named or usable)[0].key
         return choice
 
     # --- loading -----------------------------------------------------------------------------------

@@ -247,7 +247,8 @@ def user_model_dir() -> Path:
 
 
 def find_models(folder: str | os.PathLike) -> dict[str, list[Path]]:
-    """ONNX models with a valid card in ``folder`` (not recursive), by task: {task: [paths sorted]}.
+    """ONNX models with a valid card in ``folder`` (not recursive), by task: {task: [paths]}, each list with
+    the model named after the task (``drums.onnx``) first, then the others by name.
 
     Every task is a key (possibly with an empty list). A model without a card or with an invalid one is
     skipped with a warning naming it.
@@ -263,6 +264,8 @@ def find_models(folder: str | os.PathLike) -> dict[str, list[Path]]:
             log.warning("skipping model %s: %s", onnx_path, exc)
             continue
         found[card.task].append(onnx_path)
+    for task, paths in found.items():  # the model named after its task first: the default of its folder
+        paths.sort(key=lambda p, t=task: (p.stem != t, p.name))
     return found
 
 

@@ -54,6 +54,16 @@ def test_lists_bundled_then_user_with_details(folders, tiny_model_dir):
     assert catalog.user_dir == user
 
 
+def test_the_bundled_model_named_after_its_task_is_the_default(folders, tiny_model_dir):
+    bundled, user = folders
+    copy_model(tiny_model_dir, "drums", bundled, "drums")
+    copy_model(tiny_model_dir, "drums", bundled, "drums-live")  # sorts before "drums.onnx"
+    catalog = ModelCatalog(bundled_dir=bundled, user_dir=user)
+    assert "bundled:drums-live" in [o.key for o in catalog.options("drums")]
+    assert catalog.default_choice()["drums"] == "bundled:drums"
+    assert catalog.default_choice()["onsets"] == "bundled:onsets_dense"  # none named "onsets": the first
+
+
 def test_broken_user_models_are_unusable_with_a_reason_and_the_rest_work(folders):
     bundled, user = folders
     catalog = ModelCatalog(bundled_dir=bundled, user_dir=user)

@@ -156,12 +156,14 @@ def test_find_models_groups_by_task_and_skips_broken(export_tiny, tmp_path, capl
     folder.mkdir()
     export_tiny("drums", name="b-drums", folder=folder)
     export_tiny("drums", name="a-drums", folder=folder)
+    export_tiny("onsets", name="onsets-live", folder=folder)
     export_tiny("onsets", name="onsets", folder=folder)
     (folder / "orphan.onnx").write_bytes(b"x")
     found = find_models(folder)
     assert set(found) == {"pitch", "chords", "drums", "onsets"}
     assert [p.name for p in found["drums"]] == ["a-drums.onnx", "b-drums.onnx"]
-    assert [p.name for p in found["onsets"]] == ["onsets.onnx"]
+    # the model named after its task comes first, though "onsets-live" sorts before "onsets.onnx"
+    assert [p.name for p in found["onsets"]] == ["onsets.onnx", "onsets-live.onnx"]
     assert found["pitch"] == [] and found["chords"] == []
     assert "orphan.onnx" in caplog.text
     assert find_models(tmp_path / "absent") == {"pitch": [], "chords": [], "drums": [], "onsets": []}
