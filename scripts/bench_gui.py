@@ -4,10 +4,14 @@
     .venv/bin/python scripts/bench_gui.py --models /work/runs      # <task>/model.onnx + model.json folders
     .venv/bin/python scripts/bench_gui.py --part gui --audio song.flac --pace realtime
     .venv/bin/python scripts/bench_gui.py --part live --clicks 40
+    .venv/bin/python scripts/bench_gui.py --part live --variants default,live --rounds 3   # side by side
 
 ``--models DIR``: a folder of ``<name>.onnx`` + ``<name>.json`` (model cards), or a folder of run folders
 each holding ``model.onnx`` + ``model.json`` (what ``featherlight train`` writes); default the bundled
-``resources/models``. The first usable model per task is used (as the window does).
+``resources/models``. The model named after each task is used (else the first usable one), as the window
+does; ``--variants default,live`` runs the live part with those and with the ``<task>-live`` models of the
+same folder (lower lookahead, see docs/APP.md), alternating ``--rounds`` times, and prints each set's
+median of run medians and its ratio to the first set.
 
 (a) GUI cost (``--part gui``): the main window is built offscreen at 1400x900 in live-follow mode; the
 real :class:`~models.runtime.analyzer.Analyzer` runs over the audio first (``--audio``, default a generated
@@ -435,7 +439,49 @@ def live_signal(n_clicks: int, n_tones: int, rate_hz: int = JACK_RATE_HZ) -> Liv
     return LiveSignal(x, clicks, tones, tones + tone_n, freqs)
 
 
-def bench_live(app, catalog, n_clicks: int, n_tones: int) -> dict:
+def variant_choice(catalog, variant: str) -> dict[str, str]:
+    """The window's default model per task, or with ``variant`` (e.g. "live") the model named
+    ``<task>-<variant>`` from the same folder where there is one (the default where there is not)."""
+    choice = catalog.default_choice()
+    if variant == "default":
+        return choice
+    for task, key in choice.items():
+        wanted = f"{key}-{variant}"
+        if any(o.key == wanted and o.usable for o in catalog.options(task)):
+            choice[task] = wanted
+    return choice
+
+
+def bench_live_variants(app, catalog, n_clicks: int, n_tones: int, variants: list[str], rounds: int) -> dict:
+    """Run the live part ``rounds`` times per variant, the variants alternating (so a busy machine slows all
+    of them alike); print per variant and task the median of the run medians, and each variant's ratio to
+    the first."""
+    runs: dict[str, list[dict]] = {v: [] for v in variants}
+    choices = {v: variant_choice(catalog, v) for v in variants}
+    for r in range(rounds):
+        for v in variants:
+            print(f"--- round {r + 1}/{rounds}, models: {v}")
+            runs[v].append(bench_live(app, catalog, n_clicks, n_tones, choices[v]))
+    summary = {}
+    if rounds > 1 or len(variants) > 1:
+        print(f"Live latency, median of {rounds} run median(s) per variant (ms; ratio to {variants[0]}):")
+    for v in variants:
+        summary[v] = {"choice": choices[v], "runs": runs[v]}
+        for task in ("onsets", "drums", "pitch"):
+            medians = [run[task]["median_ms"] for run in runs[v] if run.get(task) and run[task]["matched"]]
+            if not medians:
+                continue
+            value = float(np.median(medians))
+            summary[v][task] = value
+            base = summary[variants[0]].get(task)
+            ratio = f"  x{value / base:.2f}" if base and v != variants[0] else ""
+            if rounds > 1 or len(variants) > 1:
+                print(f"  {v:<8} {task:<7} {value:6.1f} ms (runs {', '.join(f'{m:.0f}' for m in medians)}){ratio}"
+                      f"  target {TARGETS_MS[task]:.0f} ms")
+    return summary
+
+
+def bench_live(app, catalog, n_clicks: int, n_tones: int, choice: dict[str, str] | None = None) -> dict:
     import sounddevice as sd
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -484,6 +530,9 @@ def bench_live(app, catalog, n_clicks: int, n_tones: int) -> dict:
     device = find_device("system")
     capture = StampingCapture()
     window = build_window(catalog, device_lister=lambda: [device], capture_factory=lambda: capture)
+    if choice is not None:
+        window.choice = dict(choice)
+        window._apply_choice()
     drawn: dict[str, list[tuple[float, float]]] = {"onsets": [], "drums": [], "f0": []}  # (event time, drawn at)
     timeline, store = window.timeline, window.store
     original_refresh = timeline.refresh
@@ -632,6 +681,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="gui part: also profile the paint of the last 600 frames, print the top N functions")
     parser.add_argument("--whole-frames", type=int, default=20, metavar="N",
                         help="gui part: time N full repaints zoomed out to the whole session (0: skip)")
+    parser.add_argument("--variants", default="default",
+                        help="live part: comma-separated model sets, alternating: 'default' (the model named after "
+                             "each task) and e.g. 'live' (<task>-live where the folder has one), e.g. default,live")
+    parser.add_argument("--rounds", type=int, default=1, help="live part: runs per variant (default 1)")
     parser.add_argument("--platform", help="Qt platform (default offscreen)")
     parser.add_argument("--json", help="also write the results to this JSON file (refuses to overwrite)")
     args = parser.parse_args(argv)
@@ -639,6 +692,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error(f"--profile takes a number of functions to print, 0 or more (got {args.profile})")
     if args.whole_frames < 0:
         parser.error(f"--whole-frames takes a number of repaints, 0 or more (got {args.whole_frames})")
+    if args.rounds < 1 or not [v for v in args.variants.split(",") if v.strip()]:
+        parser.error(f"--rounds must be at least 1 and --variants name a model set (got {args.rounds}, "
+                     f"{args.variants!r})")
     if args.duration_s <= 0 or args.clicks < 1 or args.tones < 1:
         parser.error(f"--duration-s, --clicks and --tones must be positive (got {args.duration_s}, {args.clicks}, "
                      f"{args.tones})")
@@ -667,7 +723,8 @@ def main(argv=None) -> int:
                 results["gui"] = bench_gui_cost(app, catalog, audio, source, args.pace, args.profile,
                                                 args.whole_frames)
             if args.part in ("live", "all"):
-                results["live"] = bench_live(app, catalog, args.clicks, args.tones)
+                variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+                results["live"] = bench_live_variants(app, catalog, args.clicks, args.tones, variants, args.rounds)
             if args.json:
                 from models.fileio import atomic_write_text
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -65,6 +66,12 @@ class BuildSettings:
     #: more `train` options as given (e.g. ("--init", "runs/pitch", "--lr", "0.0005")): part of the run's
     #: settings, so a run folder trained without them is not resumed with them (the trainer refuses)
     train_options: tuple[str, ...] = ()
+    #: appended to the task in the installed file names and the card's name: "-live" gives drums-live.onnx,
+    #: an alternative beside the task's default model (the one named after the task)
+    name_suffix: str = ""
+
+    def model_name(self, task: str) -> str:
+        return task + self.name_suffix
 
     def corpus_dir(self, task: str) -> Path:
         return self.work / "corpus" / task
@@ -105,7 +112,7 @@ def train_command(s: BuildSettings, task: str) -> list[str]:
 
 
 def export_command(s: BuildSettings, task: str) -> list[str]:
-    return ["export", str(s.run_dir(task)), "--out", str(s.export_dir), "--name", task, "--overwrite"]
+    return ["export", str(s.run_dir(task)), "--out", str(s.export_dir), "--name", s.model_name(task), "--overwrite"]
 
 
 # --- the steps ---------------------------------------------------------------------------------------------
@@ -242,11 +249,13 @@ def _confirm(question: str) -> bool:
 
 
 def install(s: BuildSettings, task: str, ask: Callable[[str], bool] = _confirm) -> tuple[Path, Path]:
-    """Copy WORK/export/<task>.onnx/.json to OUT/<task>.onnx/.json atomically (asks before replacing)."""
+    """Copy WORK/export/<name>.onnx/.json to OUT/<name>.onnx/.json atomically (asks before replacing);
+    ``name`` is the task plus ``--name-suffix``."""
     from models.fileio import atomic_write_bytes
 
-    sources = [s.export_dir / f"{task}.onnx", s.export_dir / f"{task}.json"]
-    targets = [s.out / f"{task}.onnx", s.out / f"{task}.json"]
+    name = s.model_name(task)
+    sources = [s.export_dir / f"{name}.onnx", s.export_dir / f"{name}.json"]
+    targets = [s.out / f"{name}.onnx", s.out / f"{name}.json"]
     existing = [t for t in targets if t.exists()]
     if existing and not s.overwrite:
         names = ", ".join(map(str, existing))
@@ -272,7 +281,7 @@ def build_task(s: BuildSettings, task: str, *, run: CommandRunner = run_cli, bui
         train.append("--resume")
     run(train)
     run(export_command(s, task))
-    card_path = s.export_dir / f"{task}.json"
+    card_path = s.export_dir / f"{s.model_name(task)}.json"
     if not card_path.is_file():
         raise ConfigError(f"export wrote no {card_path}; check the export step's output above")
     record_build(card_path, s, task, build_argv)
@@ -300,10 +309,16 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
     parser.add_argument("--train-options", default="", metavar="'OPTIONS'",
                         help="more `train` options in one quoted string, e.g. fine-tuning: "
                              "--train-options '--init WORK0/runs/pitch --lr 0.0005'")
+    parser.add_argument("--name-suffix", default="", metavar="SUFFIX",
+                        help="install as <task>SUFFIX (e.g. --name-suffix=-live: drums-live.onnx), an alternative "
+                             "model beside the task's default <task>.onnx")
     args = parser.parse_args(argv)
     try:
         from models.runtime.analyze_cli import parse_tasks
 
+        if args.name_suffix and not re.fullmatch(r"[-_][A-Za-z0-9_-]+", args.name_suffix):
+            raise ConfigError(f"--name-suffix {args.name_suffix!r}: start it with - or _ and use letters, digits, "
+                              "- and _ only (e.g. -live)")
         if args.minutes <= 0 or args.jobs < 1 or (args.epochs is not None and args.epochs < 1):
             raise ConfigError(f"--minutes must be > 0, --jobs and --epochs >= 1 (got {args.minutes}, {args.jobs}, "
                               f"{args.epochs})")
@@ -315,7 +330,8 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
                                  minutes=args.minutes, seed=args.seed, epochs=args.epochs, device=args.device,
                                  jobs=args.jobs, out=args.out, overwrite=args.overwrite,
                                  render_options=tuple(shlex.split(args.render_options)),
-                                 train_options=tuple(shlex.split(args.train_options)))
+                                 train_options=tuple(shlex.split(args.train_options)),
+                                 name_suffix=args.name_suffix)
         check_train_options(settings.train_options)
         build_argv = ["scripts/build_models.py", *(sys.argv[1:] if argv is None else argv)]
         for task in settings.tasks:

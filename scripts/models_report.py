@@ -184,7 +184,7 @@ def card_table(cards: Mapping[str, object], paths: Mapping[str, Path]) -> list[s
         if isinstance(init, Mapping):
             epochs += (f", fine-tuned from `{init.get('path')}` ({init.get('source_epochs_run', '?')} epochs, best "
                        f"{init.get('source_best_epoch', '?')})")
-        lines.append(f"| {task} | `{Path(paths[task]).name}` | {card.n_parameters:,} | {card.macs_per_second / 1e6:.2f} M "
+        lines.append(f"| {card.task} | `{Path(paths[task]).name}` | {card.n_parameters:,} | {card.macs_per_second / 1e6:.2f} M "
                      f"| {card.file_bytes / 1024:.1f} | {card.latency_ms:.0f} | {card.lookahead_frames} "
                      f"| {card.receptive_field_frames} | {data or 'not recorded'} | {tr.get('seed', 'not recorded')} "
                      f"| {epochs} |")
@@ -202,7 +202,7 @@ def command_lines(cards: Mapping[str, object]) -> list[str]:
                 shown = " ".join(map(str, cmd)) if isinstance(cmd, (list, tuple)) else str(cmd)
                 lines.append(f"- {task} ({what}): `{shown}`")
         first = tr.get("command")
-        if train_key == "train_command" and first and list(map(str, first[2:4])) == ["--task", task] and \
+        if train_key == "train_command" and first and list(map(str, first[2:4])) == ["--task", card.task] and \
                 "--resume" not in first and sorted(map(str, first)) != sorted(map(str, tr["train_command"])):
             lines.append(f"- {task} (the run was started as, then resumed by the build): "
                          f"`{' '.join(map(str, first))}`")
@@ -226,12 +226,30 @@ def build_report(
     bench_signal_s: float = 60.0,
     bench_repeats: int = 3,
     bench: bool = True,
+    alternatives: Mapping[str, Sequence[Path]] | None = None,
     log=print,
 ) -> tuple[list[str], dict]:
-    """The markdown lines of docs/MODELS.md and a summary {task: {"metric", "value", "target", "met"}}."""
+    """The markdown lines of docs/MODELS.md and a summary {task: {"metric", "value", "target", "met"}}.
+
+    ``alternatives``: more models per task (e.g. the bundled ``drums-live``), scored in the same tables
+    below the task's model; the targets judge the task's model only."""
     from models.runtime.card import load_card
 
+    alternatives = {t: [Path(p) for p in ps] for t, ps in (alternatives or {}).items() if t in models}
     cards = {task: load_card(Path(path).with_suffix(".json")) for task, path in models.items()}
+    card_paths = dict(models)
+    for task, paths in alternatives.items():
+        for p in paths:
+            cards[p.stem], card_paths[p.stem] = load_card(p.with_suffix(".json")), p
+
+    def alternative_rows(task: str, data: Path) -> list[tuple[str, dict]]:
+        rows = []
+        for p in alternatives.get(task, ()):
+            report, elapsed = score_model(task, p, data, jobs)
+            log(f"{task} alternative {p.name} on {data}: analysed and scored in {elapsed:.0f} s")
+            rows.append((f"alternative `{p.name}`", report))
+        return rows
+
     lines = [HEADER, "",
              f"Produced by `scripts/models_report.py` on {date.today().isoformat()} ({platform.machine()}, "
              f"Python {platform.python_version()}). Model numbers come from `featherlight analyze` followed by "
@@ -255,7 +273,8 @@ def build_report(
         key, _, target = TARGETS[task]
         summary[task] = {"metric": key, "value": model_report["totals"].get(key), "target": target, "met": met}
         target_lines.append(f"- {task}: {verdict}")
-        rows = [(f"**model** `{Path(path).name}`", model_report)] + [(f"baseline {n}", r) for n, r in baselines.items()]
+        rows = [(f"**model** `{Path(path).name}`", model_report), *alternative_rows(task, test)] + \
+            [(f"baseline {n}", r) for n, r in baselines.items()]
         sections += [f"## {task}: rendered test split", "", f"`{test}`: {minutes_of(test):.1f} minutes of audio.", ""]
         sections += score_table(rows, TABLES[task][1], "system") + ["", f"Target: {verdict}", ""]
     if real_dev is not None and "pitch" in models:
@@ -264,8 +283,8 @@ def build_report(
         model_report, _ = score_model("pitch", Path(models["pitch"]), real_dev, jobs)
         baselines = {n: baseline_scores("pitch", n, real_dev, cache=cache, jobs=jobs, cache_only=skip_baselines)
                      for n in TABLES["pitch"][0]}
-        rows = [(f"**model** `{Path(models['pitch']).name}`", model_report)] + [(f"baseline {n}", r)
-                                                                           for n, r in baselines.items()]
+        rows = [(f"**model** `{Path(models['pitch']).name}`", model_report), *alternative_rows("pitch", real_dev)] + \
+            [(f"baseline {n}", r) for n, r in baselines.items()]
         sections += ["## pitch: real single-note recordings", "",
                      f"`{real_dev}`: each file scored by the median pitch of its voiced frames "
                      "(`featherlight eval` single-note layout).", ""]
@@ -279,8 +298,8 @@ def build_report(
         model_report, _ = score_model(task, Path(models[task]), folder, jobs)
         baselines = {n: baseline_scores(task, n, folder, cache=cache, jobs=jobs, cache_only=skip_baselines)
                      for n in TABLES[task][0]}
-        rows = [(f"**model** `{Path(models[task]).name}`", model_report)] + [(f"baseline {n}", r)
-                                                                           for n, r in baselines.items()]
+        rows = [(f"**model** `{Path(models[task]).name}`", model_report), *alternative_rows(task, folder)] + \
+            [(f"baseline {n}", r) for n, r in baselines.items()]
         name = folder.name if folder.name not in ("test", "valid", "train") else f"{folder.parent.name}/{folder.name}"
         what = (about[0] if about and about[0] else
                 "how it was made: see the folder's source, e.g. scripts/kit_testset.py")
@@ -289,7 +308,7 @@ def build_report(
                      f"({what}). No target applies; it shows how far the rendered test split's numbers carry "
                      "to other material.", ""]
         sections += score_table(rows, TABLES[task][1], "system") + [""]
-    sections += ["## Model cards", "", *card_table(cards, models), "", "Commands recorded in the cards:", "",
+    sections += ["## Model cards", "", *card_table(cards, card_paths), "", "Commands recorded in the cards:", "",
                  *command_lines(cards), ""]
     if bench:
         import bench_models
@@ -381,6 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         bundled = find_bundled_models()
         models = {t: overrides[t] if t in overrides else bundled[t][0] for t in tasks if t in overrides or bundled.get(t)}
+        # the other bundled models of a task (e.g. drums-live) join its tables, unless --model replaced it
+        alternatives = {t: bundled[t][1:] for t in models if t not in overrides and len(bundled.get(t, [])) > 1}
         if not models:
             raise ConfigError(f"no model for any of {', '.join(tasks)}: none is bundled; pass --model TASK=PATH")
         for task in tasks:
@@ -392,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines, summary = build_report(
             models, corpus=args.corpus, real_dev=args.real_dev, cache=args.cache, extra=extra, jobs=args.jobs,
             skip_baselines=args.skip_baselines, bench_signal_s=args.bench_signal_s,
-            bench_repeats=args.bench_repeats, bench=not args.no_bench,
+            bench_repeats=args.bench_repeats, bench=not args.no_bench, alternatives=alternatives,
             log=lambda line: print(line, file=sys.stderr))
         out = write_report(lines, args.out, overwrite=args.overwrite)
         if args.summary_json is not None:

@@ -194,8 +194,8 @@ def test_models_report_names_the_run_a_model_was_fine_tuned_from():
                 "init_weights": {"path": "w0/runs/pitch/best.safetensors", "sha256": "e9fdbbbbf9315da2",
                                  "source_command": ["featherlight", "train", "--task", "pitch", "--epochs", "24"],
                                  "source_epochs_run": 30, "source_best_epoch": 27}}
-    card = SimpleNamespace(training=training, n_parameters=10, macs_per_second=1e6, file_bytes=2048, latency_ms=142.0,
-                           lookahead_frames=2, receptive_field_frames=11)
+    card = SimpleNamespace(task="pitch", training=training, n_parameters=10, macs_per_second=1e6, file_bytes=2048,
+                           latency_ms=142.0, lookahead_frames=2, receptive_field_frames=11)
     row = report.card_table({"pitch": card}, {"pitch": Path("pitch.onnx")})[-1]
     assert row.endswith("| 14 (12), fine-tuned from `w0/runs/pitch/best.safetensors` (30 epochs, best 27) |")
     lines = report.command_lines({"pitch": card})
@@ -260,6 +260,27 @@ def test_models_report_writes_document(tiny_models, tiny_corpus, tmp_path, capsy
     assert report.main(args + ["--no-bench"]) == 2
     assert "was not written by this script; pass --overwrite" in capsys.readouterr().err
     assert user.read_text() == "my notes\n"
+
+
+def test_models_report_scores_alternative_models_beside_the_default(tiny_models, tiny_corpus, tmp_path):
+    import shutil
+
+    report = load_script("models_report")
+    live = tmp_path / "onsets-live.onnx"
+    shutil.copy(tiny_models["onsets"], live)
+    shutil.copy(Path(tiny_models["onsets"]).with_suffix(".json"), live.with_suffix(".json"))
+    test = tiny_corpus / "onsets" / "test"
+    lines, summary = report.build_report({"onsets": Path(tiny_models["onsets"])}, corpus=tiny_corpus, real_dev=None,
+                                         cache=tmp_path / "cache", extra=[("onsets", test, "again")],
+                                         skip_baselines=True, bench=False, alternatives={"onsets": [live]},
+                                         log=lambda line: None)
+    text = "\n".join(lines)
+    rows = [line for line in lines if line.startswith("| alternative `onsets-live.onnx` |")]
+    assert len(rows) == 2  # the test split and the held-out set
+    default_row = next(line for line in lines if line.startswith("| **model** `onsets.onnx` |"))
+    assert rows[0].split(" | ")[1:] == default_row.split(" | ")[1:]  # the same weights score the same
+    assert "| onsets | `onsets-live.onnx` |" in text and "| onsets | `onsets.onnx` |" in text
+    assert list(summary) == ["onsets"]  # the target judges the default model only
 
 
 def test_models_report_refuses_missing_inputs(tiny_models, tmp_path, capsys):
@@ -364,6 +385,18 @@ def test_build_models_pipeline(tmp_path, capsys):
     assert build.main(argv, run=fake, ask=lambda q: asked.append(q) or True) == 0
     assert asked and "onsets.onnx" in asked[0]
     assert build.main(argv + ["--overwrite"], run=fake, ask=lambda q: False) == 0
+
+    # --name-suffix: the same run installed as an alternative beside the default, named in its card
+    fake.calls.clear()
+    assert build.main(argv + ["--name-suffix=-live"], run=fake, ask=lambda q: False) == 0
+    assert fake.calls[-1] == ["export", str(work / "runs" / "onsets"), "--out", str(work / "export"), "--name",
+                              "onsets-live", "--overwrite"]
+    live = load_card(out / "onsets-live.json")
+    assert live.name == "onsets-live" and live.task == "onsets" and (out / "onsets-live.onnx").is_file()
+    assert live.training["build_command"][-1] == "--name-suffix=-live"
+    assert (out / "onsets.json").is_file()
+    assert build.main(argv + ["--name-suffix=live/../x"], run=fake) == 2
+    assert "--name-suffix 'live/../x'" in capsys.readouterr().err
 
 
 def test_build_models_refuses_other_corpus_settings(tmp_path, capsys):

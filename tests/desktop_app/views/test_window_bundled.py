@@ -65,16 +65,27 @@ def bundled() -> Path:
 
 
 @pytest.mark.needs_fluidsynth
-def test_bundled_models_find_the_notes_chords_drums_and_onsets(qtbot, bundled, music):
-    window = MainWindow(catalog=ModelCatalog(bundled_dir=bundled, scan_user=False), device_lister=lambda: [],
-                        player_factory=lambda: None)
+@pytest.mark.parametrize("variant", ["", "-live"])
+def test_bundled_models_find_the_notes_chords_drums_and_onsets(qtbot, bundled, music, variant):
+    """The default bundled models, then the low-latency ``<task>-live`` ones (chords has none)."""
+    catalog = ModelCatalog(bundled_dir=bundled, scan_user=False)
+    window = MainWindow(catalog=catalog, device_lister=lambda: [], player_factory=lambda: None)
     qtbot.addWidget(window)
     window.show()
+    if variant:
+        live = {t: f"bundled:{t}{variant}" for t in ("pitch", "drums", "onsets")}
+        missing = [k for k in live.values() if k not in {o.key for o in catalog.all_options() if o.usable}]
+        if missing:
+            pytest.skip(f"no bundled {', '.join(missing)} in {bundled}")
+        window.choice = {**window.choice, **live}
+        window._apply_choice()
     assert window.open_file(music)
     with qtbot.waitSignal(window.file_job.done, timeout=120000):
         pass
     window.redraw()
     views, store = window.timeline, window.store
+    if variant:
+        assert {t: window.choice[t] for t in live} == live  # analysed with the -live models
 
     # notes: each melody note is a block at its pitch starting within 50 ms
     notes = [(n.onset_s, n.pitch_midi) for n in store.notes]
