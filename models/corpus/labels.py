@@ -14,6 +14,16 @@ from models.corpus.score import Part
 #: tail stays voiced past the note-off while it is still this loud
 TAIL_DROP_DB = 30.0
 TAIL_MAX_S = 0.3
+#: legato: where a note starts while the previous one still sounds (its release, or a slow attack such as
+#: a bowed string's), the label keeps the previous pitch until the new note's harmonics reach LEGATO_RATIO
+#: of the previous note's, for at most this long (a 64 ms window centred on each 10 ms frame, the
+#: models' own front-end window, on the line's own audio)
+LEGATO_MAX_S = 0.15
+LEGATO_HARMONICS = 8
+LEGATO_WINDOW_S = 0.064
+#: the new note takes over once its harmonic level reaches this fraction of the previous note's (-6 dB: a
+#: struck note, whose attack fills half of the window centred on its note-on, takes over at once)
+LEGATO_RATIO = 0.5
 
 
 def frame_times(duration_s: float, hop_s: float = LABEL_HOP_S) -> np.ndarray:
@@ -71,7 +81,54 @@ def line_f0(line: Part, duration_s: float, line_audio: np.ndarray | None, sample
             k = np.searchsorted(bend_t, times[idx] + eps, side="right") - 1
             semis = np.where(k >= 0, bend_v[np.maximum(k, 0)], 0.0) / 8192.0 * line.bend_range_semitones
         f0[idx] = 440.0 * 2.0 ** ((n.pitch + semis - 69.0) / 12.0)
+    if line_audio is not None:
+        _hold_legato_transitions(f0, notes, times, line_audio, sample_rate_hz)
     return F0Track(times, f0, (f0 > 0).astype(float))
+
+
+def _harmonic_level(frame: np.ndarray, sample_rate_hz: int, f0_hz: float) -> float:
+    """Mean magnitude of the first LEGATO_HARMONICS harmonics of ``f0_hz`` (below 0.45 * the sample rate) in
+    the spectrum of one windowed frame: per harmonic the largest bin within a quarter tone of it."""
+    n_fft = 1 << int(np.ceil(np.log2(frame.size * 4)))
+    mag = np.abs(np.fft.rfft(frame, n_fft))
+    bin_hz = sample_rate_hz / n_fft
+    levels = []
+    for h in range(1, LEGATO_HARMONICS + 1):
+        f = h * f0_hz
+        if f >= 0.45 * sample_rate_hz:
+            break
+        lo = int(np.floor(f * 2 ** (-1 / 24) / bin_hz))
+        hi = max(int(np.ceil(f * 2 ** (1 / 24) / bin_hz)), lo + 1)
+        levels.append(float(mag[lo:hi + 1].max()))
+    return float(np.mean(levels)) if levels else 0.0
+
+
+def _hold_legato_transitions(f0: np.ndarray, notes, times: np.ndarray, audio: np.ndarray,
+                             sample_rate_hz: int) -> None:
+    """In place: at each legato change of pitch (the frame before the new note voiced at the previous
+    note's pitch), keep the previous pitch while its harmonics outweigh the new note's (LEGATO_MAX_S at most)."""
+    half = int(round(LEGATO_WINDOW_S * sample_rate_hz / 2))
+    window = np.hanning(2 * half)
+    padded = np.concatenate([np.zeros(half), np.asarray(audio, dtype=np.float64), np.zeros(half)])
+    max_frames = int(round(LEGATO_MAX_S / (times[1] - times[0]))) if times.size > 1 else 0
+    for n in notes[1:]:
+        j0 = int(np.searchsorted(times, n.onset_s - 1e-9))
+        if j0 < 1 or j0 >= times.size or f0[j0] <= 0 or f0[j0 - 1] <= 0:
+            continue
+        old_hz, new_hz = float(f0[j0 - 1]), float(f0[j0])
+        if abs(12 * np.log2(new_hz / old_hz)) < 0.5:
+            continue
+        j = j0
+        while j < min(j0 + max_frames, times.size) and f0[j] == new_hz:
+            centre = int(round(times[j] * sample_rate_hz)) + half
+            frame = padded[centre - half:centre + half]
+            if frame.size < window.size:
+                break
+            frame = frame * window
+            if _harmonic_level(frame, sample_rate_hz, new_hz) >= LEGATO_RATIO * _harmonic_level(frame, sample_rate_hz, old_hz):
+                break
+            j += 1
+        f0[j0:j] = old_hz
 
 
 def line_notes(line: Part) -> list[Note]:

@@ -86,6 +86,32 @@ def test_line_f0_unvoices_a_note_that_died_away_before_its_note_off():
     assert voiced[90:120].all() and f0.f0_hz[100] == pytest.approx(440.0 * 2 ** (-7 / 12))
 
 
+def harmonic_tone(f_hz: float, t: np.ndarray) -> np.ndarray:
+    return sum(np.sin(2 * np.pi * h * f_hz * t) / h for h in range(1, 6))
+
+
+@pytest.mark.parametrize("attack_s, expect", [(0.12, (3, 6)), (0.0, (0, 0))])
+def test_line_f0_keeps_the_previous_pitch_until_a_legato_note_takes_over(attack_s, expect):
+    """A4 released at the note-on of B4 (60 ms decay); B4 comes in with a slow (bowed) or instant (struck)
+    attack. The label switches to B4 once B4's harmonics reach half of A4's in the frame's 64 ms window:
+    30-60 ms after the note-on for the slow attack, at once for the struck note."""
+    sr = 16000
+    part = Part(program=40, notes=[PartNote(0.1, 0.5, 69, 100), PartNote(0.5, 0.9, 71, 100)])
+    t = np.arange(sr) / sr
+    old = np.where(t < 0.1, 0.0, np.where(t < 0.5, 1.0, np.exp(-(t - 0.5) / 0.06))) * harmonic_tone(440.0, t)
+    ramp = np.clip((t - 0.5) / attack_s, 0.0, 1.0) if attack_s else (t >= 0.5).astype(float)
+    new = np.where(t < 0.9, ramp, 0.0) * harmonic_tone(440.0 * 2 ** (2 / 12), t)
+    f0 = line_f0(part, 1.0, (0.3 * (old + new)).astype(np.float32), sr)
+    b4 = 440.0 * 2 ** (2 / 12)
+    held = int(np.sum(np.isclose(f0.f0_hz[50:70], 440.0)))
+    assert expect[0] <= held <= expect[1], f0.f0_hz[45:70]
+    assert np.all(np.isclose(f0.f0_hz[50 + held:90], b4))  # then the new note to its note-off
+    assert np.all(np.isclose(f0.f0_hz[10:50], 440.0))
+    # without the line's audio (or after a rest) the label switches at the note-on
+    plain = line_f0(part, 1.0, None, sr)
+    assert np.isclose(plain.f0_hz[50], b4)
+
+
 def test_procedural_generators_cover_the_vocabulary():
     qualities, roots, lows, highs, classes = set(), set(), [], [], set()
     for seed in range(40):
