@@ -292,12 +292,12 @@ class MainWindow(QMainWindow):
     def analysed_tasks(self) -> tuple[str, ...]:
         return tuple(t for t in TASKS if t in self.choice)
 
-    def _build_analyzer(self):
+    def _build_analyzer(self, *, whole_file: bool = False):
         if not self.choice:
             raise FeatherlightError(
                 f"no analysis models found; put ONNX models with their cards in {self.catalog.user_dir} and choose "
                 "File > Rescan models")
-        return self.catalog.build_analyzer(self.choice)
+        return self.catalog.build_analyzer(self.choice, whole_file=whole_file)
 
     # --- errors ------------------------------------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:
@@ -386,7 +386,7 @@ class MainWindow(QMainWindow):
         try:
             if not path.is_file():
                 raise FeatherlightError(f"cannot open {path}: no such file; pick an existing audio file")
-            analyzer = self._build_analyzer()
+            analyzer = self._build_analyzer(whole_file=True)  # the same results as featherlight analyze
         except FeatherlightError as exc:
             self.show_error("Cannot open file", str(exc))
             return False

@@ -170,8 +170,10 @@ class ModelCatalog:
             raise ConfigError(f"model {option.key} cannot be used: {option.problem}")
         return self._loaded[option.key]
 
-    def build_analyzer(self, choice: Mapping[str, str]) -> Analyzer:
-        """An analyser over ``{task: key}`` (a fresh one each call: analysers hold stream state)."""
+    def build_analyzer(self, choice: Mapping[str, str], *, whole_file: bool = False) -> Analyzer:
+        """An analyser over ``{task: key}`` (a fresh one each call: analysers hold stream state);
+        ``whole_file`` for a file (chords decoded again over the whole file at its end, as
+        ``featherlight analyze`` does), not for a live stream."""
         models = {}
         for task, key in choice.items():
             self._check_task(task)
@@ -179,7 +181,7 @@ class ModelCatalog:
             if model.task != task:
                 raise ConfigError(f"model {key} is a {model.task} model but was chosen for {task}; pick a {task} model")
             models[task] = model
-        return Analyzer(models)
+        return Analyzer(models, whole_file=whole_file)
 
     def time_per_hop_us(self, key: str, n_hops: int = 200) -> float:
         """Measured mean wall time per 10 ms hop (microseconds), streaming one frame per call; cached.

@@ -92,7 +92,9 @@ class StoreChanges:
     """What was added between two versions: per layer, the half-open index range ``(start, stop)``.
 
     ``cleared``: the store was cleared (or replaced) since that version, so redraw every layer from
-    scratch (the ranges then start at 0). ``current_changed``: the current chord or stream time moved.
+    scratch (the ranges then start at 0). ``replaced``: layers whose whole content was replaced since that
+    version (the whole-file chords at the end of a file): redraw those from scratch (their ranges start
+    at 0). ``current_changed``: the current chord or stream time moved.
     """
 
     since_version: int
@@ -106,10 +108,11 @@ class StoreChanges:
     current_changed: bool
     spectrogram: tuple[int, int] = (0, 0)  # new spectrogram columns (all of them when rebuilt)
     spectrogram_rebuilt: bool = False  # the columns were cleared or merged (decimated): redraw them all
+    replaced: tuple[str, ...] = ()
 
     @property
     def any(self) -> bool:
-        return self.cleared or self.current_changed or self.spectrogram_changed or \
+        return self.cleared or self.current_changed or self.spectrogram_changed or bool(self.replaced) or \
             any(self.range(layer)[1] > self.range(layer)[0] for layer in LAYERS)
 
     @property
@@ -122,7 +125,8 @@ class StoreChanges:
         return getattr(self, layer)
 
     def changed_layers(self) -> tuple[str, ...]:
-        return tuple(layer for layer in LAYERS if self.cleared or self.range(layer)[1] > self.range(layer)[0])
+        return tuple(layer for layer in LAYERS if self.cleared or layer in self.replaced
+                     or self.range(layer)[1] > self.range(layer)[0])
 
 
 class _Growable:
@@ -335,6 +339,7 @@ class AnalysisStore:
         self._onsets = _Growable(256)
         self._current_chord: str | None = None
         self._latest_time_s = 0.0
+        self._replaced_at: dict[str, int] = {}  # layer -> the version its content was last replaced at
         self._spectrogram.clear()
         self._version += 1
         self._cleared_at = self._version
@@ -344,7 +349,11 @@ class AnalysisStore:
         self._current_versions: list[int] = [self._version]
 
     def add(self, events: AnalysisEvents) -> int:
-        """Append one batch of events; returns the new version (unchanged when nothing changed)."""
+        """Append one batch of events; returns the new version (unchanged when nothing changed).
+
+        A batch with :attr:`AnalysisEvents.revised_chords` (the end of a file analysed with whole-file
+        decoding) replaces every chord segment held with those.
+        """
         f0 = events.f0
         current_changed = (events.current_chord != self._current_chord and events.current_chord is not None) or \
             events.latest_time_s != self._latest_time_s
@@ -359,7 +368,13 @@ class AnalysisStore:
             self._notes.extend(events.notes)
             self._note_on.extend(np.array([n.onset_s for n in events.notes]))
             self._note_off.extend(np.array([n.offset_s for n in events.notes]))
-        if events.chords:
+        if events.revised_chords is not None:
+            self._chords = list(events.revised_chords)
+            self._chord_start = _Growable(max(256, len(self._chords)))
+            self._chord_end = _Growable(max(256, len(self._chords)))
+            self._chord_start.extend(np.array([c.start_s for c in self._chords]))
+            self._chord_end.extend(np.array([c.end_s for c in self._chords]))
+        elif events.chords:
             self._chords.extend(events.chords)
             self._chord_start.extend(np.array([c.start_s for c in events.chords]))
             self._chord_end.extend(np.array([c.end_s for c in events.chords]))
@@ -377,6 +392,8 @@ class AnalysisStore:
         self._latest_time_s = max(self._latest_time_s, float(events.latest_time_s))
         self._version += 1
         self._history.append(self._sizes())
+        if events.revised_chords is not None:
+            self._replaced_at["chords"] = self._version
         if rebuilt:
             self._spectrogram_rebuilt_at = self._version
         if current_changed:
@@ -403,13 +420,14 @@ class AnalysisStore:
         cleared = version < self._cleared_at
         before = (0,) * (len(LAYERS) + 1) if cleared else self._history[version - self._cleared_at]
         now = self._sizes()
-        ranges = {layer: (before[i], now[i]) for i, layer in enumerate(LAYERS)}
+        replaced = tuple(layer for layer in LAYERS if not cleared and version < self._replaced_at.get(layer, 0))
+        ranges = {layer: (0 if layer in replaced else before[i], now[i]) for i, layer in enumerate(LAYERS)}
         current_changed = cleared or (self._current_versions[-1] > version)
         rebuilt = version < self._spectrogram_rebuilt_at
         columns = (0, now[-1]) if rebuilt else (before[-1], now[-1])
         return StoreChanges(since_version=version, version=self._version, cleared=cleared,
                             current_changed=current_changed, spectrogram=columns, spectrogram_rebuilt=rebuilt,
-                            **ranges)
+                            replaced=replaced, **ranges)
 
     # --- reading: whole layers -----------------------------------------------------------------------
     @property

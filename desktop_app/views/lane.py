@@ -15,6 +15,7 @@ recomputed only when the zoom crosses a power of two. Every lane counts what it 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 
-from desktop_app.live.store import AnalysisStore, GrowableColumn, StoreChanges
+from desktop_app.live.store import LAYER_TASK, LAYERS, AnalysisStore, GrowableColumn, StoreChanges
 from desktop_app.views.chunks import ChunkCuller
 
 __all__ = ["ChunkedSeries", "DrawStats", "Lane"]
@@ -239,7 +240,12 @@ class Lane:
     # --- drawing --------------------------------------------------------------------------------
     def apply_changes(self, store: AnalysisStore, changes: StoreChanges) -> None:
         self.draw_stats.reset()
-        if changes.cleared:
+        own = [layer for layer in LAYERS if LAYER_TASK[layer] == self.task] if self.task else []
+        if any(layer in changes.replaced for layer in own) and not changes.cleared:
+            # a layer of this lane was replaced (whole-file chords): redraw all of this lane's layers
+            changes = dataclasses.replace(changes, **{layer: (0, changes.range(layer)[1]) for layer in own})
+            self._clear_items()
+        elif changes.cleared:
             self._clear_items()
         self._add(store, changes)
         if not self._has_model:

@@ -4,7 +4,9 @@ numpy only. Every task has an offline form (whole file) and an online form (a st
 blocks of any size: ``process(frames) -> events now final``, ``flush()`` at the end, ``reset()``,
 ``delay_frames``), and streaming output equals offline output exactly. Where a whole-file decoder
 (Viterbi) is offered, it is a separate function; the contract then holds for
-``decode_offline_streamable`` (the online decoder over a whole file).
+``decode_offline_streamable`` (the online decoder over a whole file). The chord Viterbi also has a
+stream form, :class:`~models.decoders.chords.ChordViterbiDecoder`: fed as the stream goes, it gives the
+whole-file path at the end of the stream (the analyser's whole-file decoding).
 
 * :mod:`models.decoders.vocabulary` - pitch bins, chord classes and Harte label reduction.
 * :mod:`models.decoders.peaks` - peak picking: drum hits and onset times.
@@ -12,7 +14,7 @@ blocks of any size: ``process(frames) -> events now final``, ``flush()`` at the 
 * :mod:`models.decoders.chords` - HMM Viterbi and forward-filtering chord segments.
 """
 
-from models.decoders.chords import ChordDecoderConfig, ChordOnlineDecoder, decode_viterbi
+from models.decoders.chords import ChordDecoderConfig, ChordOnlineDecoder, ChordViterbiDecoder, decode_viterbi
 from models.decoders.peaks import (
     DrumOnlineDecoder,
     OnsetOnlineDecoder,
@@ -40,7 +42,7 @@ from models.decoders.pitch import (
 from models.decoders.vocabulary import ChordVocabulary, PitchBins
 
 __all__ = [
-    "ChordDecoderConfig", "ChordOnlineDecoder", "ChordVocabulary", "DrumOnlineDecoder", "F0DecoderConfig",
+    "ChordDecoderConfig", "ChordOnlineDecoder", "ChordViterbiDecoder", "ChordVocabulary", "DrumOnlineDecoder", "F0DecoderConfig",
     "F0OnlineDecoder", "F0ViterbiConfig", "NoteConfig", "NoteOnlineDecoder", "OnsetOnlineDecoder", "Peak",
     "PeakOnlineDecoder", "PeakPickingConfig", "PitchBins", "PitchDecoderConfig", "PitchOnlineDecoder",
     "PitchUpdate", "decode_drums", "decode_f0", "decode_f0_viterbi", "decode_onsets", "decode_viterbi",

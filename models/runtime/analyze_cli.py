@@ -1,7 +1,9 @@
 """``featherlight analyze``: batch-analyse audio files into MIDI / JAMS / .lab / CSV files.
 
 Every file goes through the same :class:`~models.runtime.analyzer.Analyzer` the live view uses (offline
-= the whole file as one stream), and its results are written with the analysis output contract
+= the whole file as one stream) with whole-file decoding on (chords by Viterbi over the whole file;
+``--online`` turns it off, giving exactly what the live view shows), and its results are written with the
+analysis output contract
 (:func:`models.annotations.contract.write_analysis`): ``<stem>.jams`` plus the per-task files.
 
 Folders are searched recursively for audio files (:data:`models.audio.AUDIO_EXTENSIONS`) and their
@@ -169,11 +171,11 @@ def output_paths(job: AnalyzeJob, tasks: Sequence[str]) -> list[Path]:
 
 
 # --- work ------------------------------------------------------------------------------------------
-def _build_analyzer(model_paths: dict[str, str]):
+def _build_analyzer(model_paths: dict[str, str], whole_file: bool = True):
     from models.runtime.analyzer import Analyzer
     from models.runtime.onnx_model import OnnxTaskModel
 
-    return Analyzer({task: OnnxTaskModel(path) for task, path in model_paths.items()})
+    return Analyzer({task: OnnxTaskModel(path) for task, path in model_paths.items()}, whole_file=whole_file)
 
 
 def analyze_file(analyzer, job: AnalyzeJob, *, overwrite: bool) -> list[Path]:
@@ -190,10 +192,10 @@ def analyze_file(analyzer, job: AnalyzeJob, *, overwrite: bool) -> list[Path]:
 _WORKER_ANALYZER = None
 
 
-def _init_worker(model_paths: dict[str, str], level: int) -> None:
+def _init_worker(model_paths: dict[str, str], level: int, whole_file: bool) -> None:
     global _WORKER_ANALYZER
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    _WORKER_ANALYZER = _build_analyzer(model_paths)
+    _WORKER_ANALYZER = _build_analyzer(model_paths, whole_file)
 
 
 def _run_job(job: AnalyzeJob, overwrite: bool) -> tuple[AnalyzeJob, list[Path] | None, str | None]:
@@ -237,7 +239,8 @@ def run(args: argparse.Namespace) -> int:
 
     check_writable([p for job in jobs for p in output_paths(job, tasks)], args.overwrite)
     model_paths = {task: str(path) for task, path in resolve_model_paths(tasks, overrides).items()}
-    analyzer = _build_analyzer(model_paths)  # loads and checks every model before any file is touched
+    whole_file = not args.online
+    analyzer = _build_analyzer(model_paths, whole_file)  # loads and checks every model before any file is touched
 
     failed = written = 0
     jobs_n = min(args.jobs, len(jobs))
@@ -249,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             context = multiprocessing.get_context("spawn")  # no forked onnxruntime sessions
             executor = ProcessPoolExecutor(jobs_n, mp_context=context, initializer=_init_worker,
-                                           initargs=(model_paths, logging.getLogger().level))
+                                           initargs=(model_paths, logging.getLogger().level, whole_file))
             results = (f.result() for f in as_completed([executor.submit(_run_job, j, args.overwrite) for j in jobs]))
         try:
             for job, paths, error in results:
@@ -278,7 +281,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "and write, per file, <stem>.jams plus <stem>.f0.csv, .notes.csv, .notes.mid, .chords.lab, "
             ".drums.csv, .drums.mid and .onsets.csv for the chosen tasks. Folders are searched recursively "
             "and their sub-folders are mirrored under --out. Exit status: 0 all files done, 1 some files "
-            "failed (each gets an error line), 2 usage error."
+            "failed (each gets an error line), 2 usage error. Chords are decoded over the whole file "
+            "(Viterbi); --online gives what the live view shows instead."
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="audio files and/or folders to analyse")
@@ -291,4 +295,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace result files that already exist")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="files analysed in parallel, one process each (default: 1)")
+    parser.add_argument("--online", action="store_true",
+                        help="decode every task as it streams, as the live view does (chords: forward filtering "
+                             "with a bounded delay) instead of decoding chords over the whole file (Viterbi)")
     parser.set_defaults(func=run)

@@ -283,6 +283,35 @@ def test_models_report_scores_alternative_models_beside_the_default(tiny_models,
     assert list(summary) == ["onsets"]  # the target judges the default model only
 
 
+def test_models_report_shows_the_online_chord_decoding_beside_the_whole_file_one(tiny_models, tmp_path):
+    import soundfile as sf
+
+    from models.annotations.lab import write_lab
+    from models.annotations.types import ChordSegment
+
+    report = load_script("models_report")
+    test = tmp_path / "corpus" / "chords" / "test"
+    test.mkdir(parents=True)
+    t = np.arange(3 * SR) / SR
+    triads = ((60, 64, 67), (57, 60, 64), (65, 69, 72))
+    x = sum(0.1 * np.sin(2 * np.pi * 440.0 * 2 ** ((m - 69) / 12) * t) * (t // 1 == i)
+            for i, chord in enumerate(triads) for m in chord)
+    sf.write(test / "triads.flac", x.astype(np.float32), SR)
+    write_lab(test / "triads.chords.lab", [ChordSegment(0.0, 1.0, "C:maj"), ChordSegment(1.0, 2.0, "A:min"),
+                                           ChordSegment(2.0, 3.0, "F:maj")])
+    lines, summary = report.build_report({"chords": Path(tiny_models["chords"])}, corpus=tmp_path / "corpus",
+                                         real_dev=None, cache=tmp_path / "cache", extra=[], skip_baselines=True,
+                                         bench=False, log=lambda line: None)
+    rows = [line for line in lines if line.startswith(("| **model** `chords", "| model `chords"))]
+    assert [row.split(" | ")[0] for row in rows] == ["| **model** `chords.onnx`",
+                                                     "| model `chords.onnx`, online decoding (live; `--online`)"]
+    online, _ = report.score_model("chords", Path(tiny_models["chords"]), test, online=True)
+    whole, _ = report.score_model("chords", Path(tiny_models["chords"]), test)
+    assert summary["chords"]["value"] == whole["totals"]["majmin"]
+    assert f"{online['totals']['majmin']:.3f}" == rows[1].split(" | ")[3]
+    assert "decodes chords over the whole file" in "\n".join(lines)
+
+
 def test_models_report_refuses_missing_inputs(tiny_models, tmp_path, capsys):
     report = load_script("models_report")
     assert report.main(["--corpus", str(tmp_path / "nope"), f"--model=onsets={tiny_models['onsets']}"]) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -222,3 +224,26 @@ def test_one_hour_of_spectrogram_stays_under_50_mb():
     assert spec.nbytes <= 131072 * 288 < 50e6
     assert spec.column_time_s(len(spec) - 1) == pytest.approx(3600 - 0.04)
     assert spec.columns()[-1, 0] == spec.quantise(np.array([59 % 7]))[0]
+
+
+def test_whole_file_chords_replace_the_online_ones():
+    store = AnalysisStore()
+    v0 = store.version
+    store.add(events(chords=[ChordSegment(0.0, 1.0, "C:maj"), ChordSegment(1.0, 2.0, "A:min")], latest_s=2.0))
+    v1 = store.add(events(f0_times=[2.0], f0_hz=[440], chords=[ChordSegment(2.0, 2.5, "F:maj")], latest_s=2.5))
+    revised = (ChordSegment(0.0, 1.1, "C:maj"), ChordSegment(1.1, 2.5, "A:min"))
+    final = dataclasses.replace(events(latest_s=2.5), revised_chords=revised)
+    assert not final.is_empty
+    v2 = store.add(final)
+    assert v2 == v1 + 1
+    assert store.chords == revised
+    assert store.chords_between(2.2, 2.4) == [revised[1]] and store.chord_at(1.05) == "C:maj"
+    c = store.changes_since(v1)
+    assert c.replaced == ("chords",) and c.chords == (0, 2) and c.any and c.changed_layers() == ("chords",)
+    assert c.f0 == (1, 1)  # the other layers keep their incremental ranges
+    c = store.changes_since(v0)
+    assert c.replaced == ("chords",) and c.chords == (0, 2) and c.f0 == (0, 1)
+    assert store.changes_since(v2).replaced == () and not store.changes_since(v2).any
+    assert store.to_annotation().chords == revised
+    store.clear()
+    assert store.chords == () and store.changes_since(v2).cleared and store.changes_since(v2).replaced == ()

@@ -62,6 +62,24 @@ def test_refresh_adds_only_the_new_events_and_redraws_after_a_clear(timeline, sa
     assert timeline.piano_roll.voiced_point_count == 0
 
 
+def test_whole_file_chords_redraw_the_chord_lane_only(timeline, sample, make_events):
+    import dataclasses
+
+    from models.annotations.types import ChordSegment
+
+    store = AnalysisStore()
+    store.add(sample())
+    timeline.refresh(store)
+    notes_chunks = list(timeline.piano_roll.notes.chunks)
+    revised = (ChordSegment(0.0, 2.5, "C:maj"), ChordSegment(2.5, 4.0, "G:7"))
+    store.add(dataclasses.replace(make_events(latest_time_s=4.0), revised_chords=revised))
+    assert timeline.refresh(store) is True
+    assert timeline.chord_lane.label_texts() == ["C:maj", "G:7"]
+    assert timeline.chord_lane.block_count == 2
+    assert timeline.piano_roll.notes.chunks == notes_chunks and timeline.piano_roll.note_count == 2  # untouched
+    assert timeline.drum_lanes.marker_count == 4
+
+
 def test_layers_hide_and_show(timeline, sample, make_events):
     store = AnalysisStore()
     store.add(sample())

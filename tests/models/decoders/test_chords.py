@@ -9,6 +9,7 @@ from models.annotations.types import ChordSegment
 from models.decoders.chords import (
     ChordDecoderConfig,
     ChordOnlineDecoder,
+    ChordViterbiDecoder,
     decode_offline_streamable,
     decode_viterbi,
     segments_from_frames,
@@ -132,3 +133,54 @@ def test_errors_name_the_problem():
         ChordDecoderConfig(self_transition_prob=1.0)
     with pytest.raises(ConfigError, match="min_frames"):
         ChordDecoderConfig(min_frames=0)
+
+
+def reference_viterbi_path(post: np.ndarray, stay: float) -> np.ndarray:
+    """Textbook Viterbi with the full transition matrix (O(K^2) a frame): the check on the fast one."""
+    n, k = post.shape
+    trans = np.full((k, k), (1.0 - stay) / (k - 1))
+    np.fill_diagonal(trans, stay)
+    log_trans, log_emit = np.log(trans), np.log(post + 1e-12)
+    delta = log_emit[0] - np.log(k)
+    back = np.zeros((n, k), dtype=np.int64)
+    for t in range(1, n):
+        scores = delta[:, None] + log_trans  # (from, to)
+        back[t] = np.argmax(scores, axis=0)
+        delta = scores[back[t], np.arange(k)] + log_emit[t]
+    path = np.empty(n, dtype=np.int64)
+    path[-1] = int(np.argmax(delta))
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+@pytest.mark.parametrize("stay", [0.9, 0.99, 0.999])
+def test_viterbi_equals_the_textbook_algorithm(stay):
+    rng = np.random.default_rng(3)
+    classes = true_frames(MAJMIN)
+    post = noisy_posteriors(classes, MAJMIN.n_classes, rng, flicker_every=23, noise=2.0)
+    expected = segments_from_frames(reference_viterbi_path(post, stay), MAJMIN, 100.0)
+    assert decode_viterbi(post, MAJMIN, ChordDecoderConfig(self_transition_prob=stay)) == expected
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_viterbi_fed_in_blocks_equals_the_whole_file(seed):
+    rng = np.random.default_rng(seed)
+    classes = true_frames(FULL)
+    post = noisy_posteriors(classes, FULL.n_classes, rng, flicker_every=11, noise=1.8)
+    whole = decode_viterbi(post, FULL)
+    decoder = ChordViterbiDecoder(FULL)
+    cuts = np.sort(rng.choice(np.arange(1, classes.size), size=25, replace=False))
+    for block in np.split(post, cuts):
+        decoder.process(block)
+        decoder.process(block[:0])  # empty blocks change nothing
+    assert decoder.frames == classes.size
+    assert decoder.flush() == whole
+    assert decoder.frames == 0 and decoder.flush() == ()  # flush starts over
+    decoder.process(post[:1])
+    assert decoder.flush() == (ChordSegment(0.0, 0.01, FULL.index_to_label(int(np.argmax(post[0])))),)
+
+
+def test_viterbi_decoder_refuses_posteriors_of_another_vocabulary():
+    with pytest.raises(ConfigError):
+        ChordViterbiDecoder(FULL).process(np.zeros((4, MAJMIN.n_classes)))

@@ -101,6 +101,27 @@ def test_tasks_subset_writes_only_those_files(tmp_path, model_args):
         "solo.drums.csv", "solo.drums.mid", "solo.jams", "solo.onsets.csv"]
 
 
+def test_chords_are_decoded_over_the_whole_file_unless_online(tmp_path, model_args):
+    from models.annotations.lab import load_lab
+    from models.audio import load_audio
+    from models.runtime.analyzer import Analyzer
+    from models.runtime.onnx_model import OnnxTaskModel
+
+    fixtures = _load_fixture_module()
+    song = tmp_path / "song.wav"
+    sf.write(song, fixtures.test_signal(), SR)
+    assert main(["analyze", str(song), "--out", str(tmp_path / "whole"), *model_args]) == 0
+    assert main(["analyze", str(song), "--out", str(tmp_path / "online"), "--online", *model_args]) == 0
+    whole = load_lab(tmp_path / "whole" / "song.chords.lab")
+    online = load_lab(tmp_path / "online" / "song.chords.lab")
+    models = {arg.split("=")[0]: OnnxTaskModel(arg.split("=", 1)[1]) for arg in model_args if "=" in arg}
+    audio = load_audio(song, SR)
+    for found, whole_file in ((whole, True), (online, False)):
+        expected = Analyzer(models, whole_file=whole_file).analyze(audio).chords
+        assert [(c.label, round(c.start_s, 3)) for c in found] == [(c.label, round(c.start_s, 3)) for c in expected]
+    assert [c.label for c in whole] != [c.label for c in online]
+
+
 def test_parallel_jobs_give_the_same_files(music_folder, tmp_path, model_args):
     (music_folder / "broken.wav").unlink()
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"

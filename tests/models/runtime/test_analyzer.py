@@ -161,6 +161,59 @@ def test_streaming_equals_offline_with_random_block_sizes(offline):
     assert_same_events(streamed, reference)
 
 
+# --- whole-file decoding ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def whole_file(models) -> tuple[Analyzer, np.ndarray, Annotation]:
+    analyzer = Analyzer(models, whole_file=True)
+    audio = test_signal()
+    return analyzer, audio, analyzer.analyze(audio)
+
+
+def test_whole_file_chords_are_the_viterbi_path_of_the_offline_posteriors(whole_file, models, offline):
+    from models.decoders.chords import ChordDecoderConfig, decode_viterbi
+    from models.decoders.vocabulary import ChordVocabulary
+
+    _, audio, ann = whole_file
+    fe = FrontEnd()
+    features = np.concatenate([fe.process(audio), fe.flush()])
+    probs = models["chords"].run_offline(features)
+    config = ChordDecoderConfig(self_transition_prob=DECODER["chords"]["self_transition_prob"])
+    expected = decode_viterbi(probs, ChordVocabulary(), config)
+    assert [c.label for c in ann.chords] == [c.label for c in expected]
+    np.testing.assert_allclose([(c.start_s, c.end_s) for c in ann.chords], [(c.start_s, c.end_s) for c in expected],
+                               atol=1e-9, rtol=0)
+    # it is a different decoding from the online one (else this test would prove nothing) ...
+    online = offline[2]
+    assert [(c.label, c.start_s) for c in ann.chords] != [(c.label, c.start_s) for c in online.chords]
+    # ... and only the chords differ: the other tasks decode online either way
+    assert_same_events(dataclasses.replace(ann, chords=online.chords), online)
+    assert ann.metadata["analyzer"]["decoding"] == {"pitch": "online", "chords": "whole-file viterbi",
+                                                     "drums": "online", "onsets": "online"}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_whole_file_decoding_streams_like_offline(whole_file, seed):
+    analyzer, audio, reference = whole_file
+    sizes = list(np.random.default_rng(seed).integers(1, 5000, size=61))
+    streamed, events = stream(analyzer, audio, sizes)
+    assert_same_events(streamed, reference)
+    # the live events are the online ones; the whole-file chords come once, with finish()
+    assert all(e.revised_chords is None for e in events[:-1])
+    assert events[-1].revised_chords == reference.chords
+    online, _ = stream(Analyzer(analyzer.models), audio, sizes)
+    assert [c for e in events for c in e.chords] == list(online.chords)
+
+
+def test_whole_file_decoding_without_a_chord_model_changes_nothing(models):
+    audio = test_signal(2.0)
+    tasks = {t: models[t] for t in ("pitch", "drums")}
+    a = Analyzer(tasks, whole_file=True).analyze(audio)
+    b = Analyzer(tasks).analyze(audio)
+    assert a.chords is None and b.chords is None
+    assert_same_events(dataclasses.replace(a, chords=(), onsets=np.zeros(0)),
+                       dataclasses.replace(b, chords=(), onsets=np.zeros(0)))
+
+
 @pytest.mark.parametrize("blocks", [[1000], [7, 4999, 160, 1], [10**6]], ids=["block1000", "mixed", "whole"])
 def test_events_carry_exactly_the_frontend_frames_the_models_saw(offline, blocks):
     analyzer, audio, _ = offline
