@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.capture = None
         self._live_session: int | None = None
         self._live_on = False
+        self._live_input: tuple[object, int | None] | None = None  # (device, channel) being listened to
         self.choice: dict[str, str] = {}
         self.last_error: str | None = None
         self.settings = settings
@@ -149,6 +150,13 @@ class MainWindow(QMainWindow):
         self.device_combo = QComboBox(bar)
         self.device_combo.setMinimumWidth(260)
         bar.addWidget(self.device_combo)
+        self.channel_combo = QComboBox(bar)
+        self.channel_combo.setToolTip("Input channel: one channel of the device, or the mix of its first channels")
+        self.channel_combo.setMinimumWidth(90)
+        bar.addWidget(self.channel_combo)
+        self._switching_input = False  # True while the window itself changes the two combos
+        self.device_combo.currentIndexChanged.connect(self._on_device_selected)
+        self.channel_combo.currentIndexChanged.connect(self._on_channel_selected)
         self.start_button = QPushButton("Start", bar)
         self.start_button.setToolTip("Analyse the selected input live (Ctrl+R)")
         self.start_button.setShortcut(QKeySequence("Ctrl+R"))
@@ -561,6 +569,71 @@ class MainWindow(QMainWindow):
         if not devices:
             self.device_combo.addItem("no input device", None)
         self.start_button.setEnabled(bool(devices))
+        self._fill_channels()
+
+    #: The most channels the channel list offers one by one (multichannel interfaces and PipeWire report more).
+    MAX_LISTED_CHANNELS = 64
+
+    def _fill_channels(self, channel: int | None = None, *, keep: bool = True) -> None:
+        """List the selected device's channels ("Mix" first); select ``channel``, or keep the current one
+        when the device has it (``keep``), else the mix."""
+        if keep and channel is None:
+            channel = self.channel_combo.currentData()
+        device = self.device_combo.currentData()
+        n = int(getattr(device, "max_input_channels", 1) or 1) if device is not None else 0
+        self._switching_input = True
+        try:
+            self.channel_combo.clear()
+            self.channel_combo.addItem("Mix" if n > 1 else "Mono", None)
+            self.channel_combo.setItemData(0, "the mean of the first channels" if n > 1 else "the only channel",
+                                           Qt.ItemDataRole.ToolTipRole)
+            if n > 1:
+                for k in range(min(n, self.MAX_LISTED_CHANNELS)):
+                    self.channel_combo.addItem(f"Ch {k + 1}", k)
+            index = self.channel_combo.findData(channel) if channel is not None else 0
+            self.channel_combo.setCurrentIndex(max(index, 0))
+            self.channel_combo.setEnabled(n > 1)
+        finally:
+            self._switching_input = False
+
+    def selected_input(self) -> tuple[object, int | None]:
+        """The device and channel (0-based, or None for the mix) chosen in the toolbar."""
+        return self.device_combo.currentData(), self.channel_combo.currentData()
+
+    def _select_input(self, device, channel: int | None) -> None:
+        self._switching_input = True
+        try:
+            devices = [self.device_combo.itemData(i) for i in range(self.device_combo.count())]
+            if device in devices:
+                self.device_combo.setCurrentIndex(devices.index(device))
+        finally:
+            self._switching_input = False
+        self._fill_channels(channel, keep=False)
+
+    @Slot(int)
+    def _on_device_selected(self, _index: int) -> None:
+        if self._switching_input:
+            return
+        self._fill_channels(keep=False)  # channel numbers mean other inputs on another device: start from the mix
+        self._on_input_changed()
+
+    @Slot(int)
+    def _on_channel_selected(self, _index: int) -> None:
+        if not self._switching_input:
+            self._on_input_changed()
+
+    def _on_input_changed(self) -> None:
+        """Another device or channel while listening: listen to it at once (a new live session); when it
+        cannot be opened, go back to the input that worked."""
+        if self._switching_input or not self.is_live:
+            return
+        previous = self._live_input
+        if previous == self.selected_input():
+            return
+        self.stop_live()
+        if not self.start_live() and previous is not None:
+            self._select_input(*previous)
+            self.start_live()
 
     @property
     def is_live(self) -> bool:
@@ -575,15 +648,16 @@ class MainWindow(QMainWindow):
             self.start_live()
 
     def start_live(self) -> bool:
-        """Open the selected device and analyse it; on failure show why and keep the previous state."""
-        device = self.device_combo.currentData()
+        """Open the selected device (and channel) and analyse it; on failure show why and keep the previous
+        state."""
+        device, channel = self.selected_input()
         if device is None:
             self.show_error("No input device", "no input device is selected; connect one and restart, or open a file")
             return False
         try:
             analyzer = self._build_analyzer()
             capture = self.capture or self._capture_factory()
-            capture.open(device)
+            capture.open(device, channel)
             capture.start()
         except FeatherlightError as exc:
             self.show_error("Cannot start live input", str(exc))
@@ -607,11 +681,14 @@ class MainWindow(QMainWindow):
         self._live_voiced = False
         if self.settings is not None:
             self.settings.set_input_device(device)
+            self.settings.set_input_channel(channel)
         self.worker.start()
         self._live_on = True
+        self._live_input = (device, channel)
         self.start_button.setText("Stop")
-        self.setWindowTitle(f"Featherlight - live: {device.label}")
-        self.statusBar().showMessage(f"Listening to {device.label}")
+        where = device.label if channel is None else f"{device.label}, channel {channel + 1}"
+        self.setWindowTitle(f"Featherlight - live: {where}")
+        self.statusBar().showMessage(f"Listening to {where}")
         return True
 
     def stop_live(self) -> None:
@@ -693,7 +770,7 @@ class MainWindow(QMainWindow):
         devices = [self.device_combo.itemData(i) for i in range(self.device_combo.count())]
         device = s.resolve_input_device([d for d in devices if d is not None])
         if device is not None:
-            self.device_combo.setCurrentIndex(devices.index(device))
+            self._select_input(device, s.resolve_input_channel(device))
         self.model_panel.set_choice(s.resolve_model_choice(self.catalog))
 
     def _choice_to_save(self) -> dict[str, str]:
@@ -710,9 +787,10 @@ class MainWindow(QMainWindow):
         s.set_visible_layers({layer: action.isChecked() for layer, action in self.layer_actions.items()})
         s.set_follow_mode(self.follow_action.isChecked())
         s.set_model_choice(self._choice_to_save())
-        device = self.device_combo.currentData()
+        device, channel = self.selected_input()
         if device is not None:
             s.set_input_device(device)
+            s.set_input_channel(channel)
         s.sync()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -1,6 +1,7 @@
 """Live mode in the main window with a fake input (a FileAudioSource behind the AudioCapture interface):
 Start fills the views and the status bar, Stop stops, a device that fails to open is reported and the
-window keeps its previous state."""
+window keeps its previous state; the channel list follows the device, and another device or channel
+while listening switches the input at once (back to the working one when the new one fails)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class FakeDevice:
     index: int
     name: str
     is_default: bool = False
+    max_input_channels: int = 2
 
     @property
     def label(self) -> str:
@@ -31,12 +33,14 @@ class FakeCapture:
     def __init__(self, samples, rate) -> None:
         self._source = FileAudioSource(samples, rate, realtime=False)
         self.opened: list[str] = []
+        self.channels: list[int | None] = []
         self.running = False
 
-    def open(self, device):
+    def open(self, device, channel=None):
         if "broken" in device.name:
             raise DeviceUnavailableError(f"input device {device.label} is not available any more; rescan the devices")
         self.opened.append(device.name)
+        self.channels.append(channel)
 
     def start(self):
         self.running = True
@@ -59,7 +63,8 @@ class FakeCapture:
         return self._source.read(max_samples)
 
 
-DEVICES = [FakeDevice(0, "broken mic"), FakeDevice(1, "good mic", is_default=True)]
+DEVICES = [FakeDevice(0, "broken mic"), FakeDevice(1, "good mic", is_default=True),
+           FakeDevice(2, "interface", max_input_channels=4), FakeDevice(3, "mono mic", max_input_channels=1)]
 
 
 @pytest.fixture
@@ -153,3 +158,65 @@ def test_live_events_are_drawn_on_arrival_not_at_the_next_timer_frame(live_windo
     clock["now"] += 0.001 * main_window.EVENT_REDRAW_MIN_MS
     batch(f0=[-220.0, 330.0])  # voiced again after an unvoiced frame
     assert len(drawn) == 3 and drawn[-1]["onsets"] == 2
+
+
+def test_channel_list_follows_the_device_and_reaches_the_stream(qtbot, live_window, message_boxes):
+    window, capture = live_window
+    combo = window.channel_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["Mix", "Ch 1", "Ch 2"]  # good mic: 2 channels
+    assert combo.currentData() is None and combo.isEnabled()
+    window.device_combo.setCurrentIndex(2)  # the 4-channel interface
+    assert [combo.itemData(i) for i in range(combo.count())] == [None, 0, 1, 2, 3]
+    combo.setCurrentIndex(combo.findData(3))
+    assert window.start_live() is True
+    assert capture.opened[-1] == "interface" and capture.channels[-1] == 3
+    assert "channel 4" in window.windowTitle() and "channel 4" in window.statusBar().currentMessage()
+    window.stop_live()
+    window.device_combo.setCurrentIndex(3)  # one channel: nothing to choose
+    assert [combo.itemText(i) for i in range(combo.count())] == ["Mono"] and not combo.isEnabled()
+    window.device_combo.setCurrentIndex(2)
+    assert combo.currentData() is None  # the interface again, from the mix
+    assert message_boxes == []
+
+
+def test_another_channel_or_device_while_listening_switches_at_once(qtbot, live_window, message_boxes):
+    window, capture = live_window
+    assert window.start_live() is True
+    window.channel_combo.setCurrentIndex(window.channel_combo.findData(1))
+    assert window.is_live and capture.running
+    assert (capture.opened[-1], capture.channels[-1]) == ("good mic", 1)
+    window.device_combo.setCurrentIndex(2)  # another device: its channels, from the mix, at once
+    assert window.is_live and (capture.opened[-1], capture.channels[-1]) == ("interface", None)
+    assert message_boxes == []
+    window.device_combo.setCurrentIndex(0)  # a device that cannot be opened: reported, the last one comes back
+    assert len(message_boxes) == 1 and "broken mic" in message_boxes[0][1]
+    assert window.is_live and window.device_combo.currentText() == "interface (Fake API)"
+    assert (capture.opened[-1], capture.channels[-1]) == ("interface", None)
+    window.stop_live()
+    n = len(capture.opened)
+    window.channel_combo.setCurrentIndex(window.channel_combo.findData(2))  # not listening: nothing opens
+    assert len(capture.opened) == n and not window.is_live
+
+
+def test_device_and_channel_come_back_in_the_next_window(qtbot, user_models, melody, tmp_path):
+    from desktop_app.audio.devices import InputDevice
+    from desktop_app.settings import AppSettings
+
+    devices = [InputDevice(0, "USB interface", "ALSA", 4, 48000.0, False), InputDevice(1, "mic", "ALSA", 1, 48000.0, True)]
+    ini = tmp_path / "settings.ini"
+
+    def window():
+        w = MainWindow(catalog=ModelCatalog(scan_bundled=False, user_dir=user_models), device_lister=lambda: devices,
+                       capture_factory=lambda: FakeCapture(melody(1.0), 16000), settings=AppSettings.from_file(ini))
+        qtbot.addWidget(w)
+        return w
+
+    first = window()
+    assert first.selected_input() == (devices[1], None)  # the default device, mono
+    first.device_combo.setCurrentIndex(0)
+    first.channel_combo.setCurrentIndex(first.channel_combo.findData(2))
+    first.close()
+    second = window()
+    assert second.selected_input() == (devices[0], 2)
+    assert second.channel_combo.currentText() == "Ch 3"
+    second.close()
