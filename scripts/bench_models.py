@@ -4,7 +4,8 @@
     .venv/bin/python scripts/bench_models.py song.flac --repeats 5 --json bench.json
     .venv/bin/python scripts/bench_models.py --compare drums=pruned/drums.onnx   # dense vs pruned
 
-Offline: the whole file through :meth:`Analyzer.analyze` (what ``featherlight analyze`` does), repeated;
+Offline: the whole file through :meth:`Analyzer.analyze` with whole-file decoding (what ``featherlight
+analyze`` does: Viterbi for chords and pitch at the end), repeated;
 prints the median wall and CPU time, the real-time ratio (audio seconds / CPU seconds; the models issue
 asks for >= 50) and each task model's share of the CPU time (the rest is the front-end and decoders).
 Streaming: :func:`models.runtime.analyzer.benchmark_hop_cost`, one 10 ms hop per call as in the live
@@ -191,7 +192,7 @@ class _OfflineBench:
         from models.runtime.analyzer import Analyzer
 
         self.timed = {task: _TimedModel(m) for task, m in models.items()}
-        self.analyzer = Analyzer(self.timed, sample_rate_hz=SAMPLE_RATE_HZ)
+        self.analyzer = Analyzer(self.timed, sample_rate_hz=SAMPLE_RATE_HZ, whole_file=True)  # as featherlight analyze
         self.walls: list[float] = []
         self.cpus: list[float] = []
         self.model_cpus: dict[str, list[float]] = {task: [] for task in self.timed}

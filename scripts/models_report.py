@@ -54,7 +54,7 @@ TARGETS: dict[str, tuple[str, str, float]] = {
     "onsets": ("f1_50ms", "F1 (50 ms)", 0.90),
 }
 #: Tasks whose `featherlight analyze` result differs from the live (online) decoding: whole-file Viterbi.
-ONLINE_DIFFERS: tuple[str, ...] = ("chords",)
+ONLINE_DIFFERS: tuple[str, ...] = ("pitch", "chords")
 #: `featherlight analyze` with the four models: at least this many audio seconds per CPU second on one core.
 SPEED_TARGET = 50.0
 #: First line of the generated document: how this script recognises a file it may replace.
@@ -257,9 +257,9 @@ def build_report(
              f"Produced by `scripts/models_report.py` on {date.today().isoformat()} ({platform.machine()}, "
              f"Python {platform.python_version()}). Model numbers come from `featherlight analyze` followed by "
              "`featherlight eval --estimates` on the same audio as the DSP baselines (`featherlight eval "
-             "--baseline`, see docs/BASELINES.md). `featherlight analyze` decodes chords over the whole file "
-             "(Viterbi); the chords table also shows the online decoding a live view draws (`--online`); "
-             "the other tasks have one decoding, the online one. Totals over the whole split (frame metrics weighted by "
+             "--baseline`, see docs/BASELINES.md). `featherlight analyze` decodes chords and pitch over the whole "
+             "file (Viterbi); their tables also show the online decoding a live view draws (`--online`); "
+             "drums and onsets have one decoding, the online one. Totals over the whole split (frame metrics weighted by "
              "frames, chord metrics by duration, event F1 from summed counts). A target is met when the model "
              "reaches it and beats every baseline on that metric.", ""]
     summary: dict[str, dict] = {}

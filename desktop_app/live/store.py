@@ -93,7 +93,7 @@ class StoreChanges:
 
     ``cleared``: the store was cleared (or replaced) since that version, so redraw every layer from
     scratch (the ranges then start at 0). ``replaced``: layers whose whole content was replaced since that
-    version (the whole-file chords at the end of a file): redraw those from scratch (their ranges start
+    version (the whole-file chords, f0 and notes at the end of a file): redraw those from scratch (their ranges start
     at 0). ``current_changed``: the current chord or stream time moved.
     """
 
@@ -351,8 +351,8 @@ class AnalysisStore:
     def add(self, events: AnalysisEvents) -> int:
         """Append one batch of events; returns the new version (unchanged when nothing changed).
 
-        A batch with :attr:`AnalysisEvents.revised_chords` (the end of a file analysed with whole-file
-        decoding) replaces every chord segment held with those.
+        A batch with :attr:`AnalysisEvents.revised_chords`, ``revised_f0`` or ``revised_notes`` (the end of
+        a file analysed with whole-file decoding) replaces everything that layer held with those.
         """
         f0 = events.f0
         current_changed = (events.current_chord != self._current_chord and events.current_chord is not None) or \
@@ -360,14 +360,22 @@ class AnalysisStore:
         n_features = events.n_features
         if events.is_empty and not current_changed and not n_features:
             return self._version
+        if events.revised_f0 is not None:
+            f0 = events.revised_f0
+            self._f0_times, self._f0_hz, self._f0_conf = (_Growable(max(1024, len(f0))) for _ in range(3))
         if len(f0):
             self._f0_times.extend(f0.times_s)
             self._f0_hz.extend(f0.f0_hz)
             self._f0_conf.extend(f0.confidence)
-        if events.notes:
-            self._notes.extend(events.notes)
-            self._note_on.extend(np.array([n.onset_s for n in events.notes]))
-            self._note_off.extend(np.array([n.offset_s for n in events.notes]))
+        notes = events.notes
+        if events.revised_notes is not None:
+            notes = events.revised_notes
+            self._notes = []
+            self._note_on, self._note_off = _Growable(max(256, len(notes))), _Growable(max(256, len(notes)))
+        if notes:
+            self._notes.extend(notes)
+            self._note_on.extend(np.array([n.onset_s for n in notes]))
+            self._note_off.extend(np.array([n.offset_s for n in notes]))
         if events.revised_chords is not None:
             self._chords = list(events.revised_chords)
             self._chord_start = _Growable(max(256, len(self._chords)))
@@ -392,8 +400,10 @@ class AnalysisStore:
         self._latest_time_s = max(self._latest_time_s, float(events.latest_time_s))
         self._version += 1
         self._history.append(self._sizes())
-        if events.revised_chords is not None:
-            self._replaced_at["chords"] = self._version
+        for layer, revised in (("f0", events.revised_f0), ("notes", events.revised_notes),
+                               ("chords", events.revised_chords)):
+            if revised is not None:
+                self._replaced_at[layer] = self._version
         if rebuilt:
             self._spectrogram_rebuilt_at = self._version
         if current_changed:

@@ -4,9 +4,10 @@ numpy only. Every task has an offline form (whole file) and an online form (a st
 blocks of any size: ``process(frames) -> events now final``, ``flush()`` at the end, ``reset()``,
 ``delay_frames``), and streaming output equals offline output exactly. Where a whole-file decoder
 (Viterbi) is offered, it is a separate function; the contract then holds for
-``decode_offline_streamable`` (the online decoder over a whole file). The chord Viterbi also has a
-stream form, :class:`~models.decoders.chords.ChordViterbiDecoder`: fed as the stream goes, it gives the
-whole-file path at the end of the stream (the analyser's whole-file decoding).
+``decode_offline_streamable`` (the online decoder over a whole file). The chord and f0 Viterbi
+decoders also have a stream form (:class:`~models.decoders.chords.ChordViterbiDecoder`,
+:class:`~models.decoders.pitch.F0ViterbiDecoder`): fed as the stream goes, they give the whole-file path
+at the end of the stream (the analyser's whole-file decoding).
 
 * :mod:`models.decoders.vocabulary` - pitch bins, chord classes and Harte label reduction.
 * :mod:`models.decoders.peaks` - peak picking: drum hits and onset times.
@@ -30,6 +31,7 @@ from models.decoders.pitch import (
     F0DecoderConfig,
     F0OnlineDecoder,
     F0ViterbiConfig,
+    F0ViterbiDecoder,
     NoteConfig,
     NoteOnlineDecoder,
     PitchDecoderConfig,
@@ -43,7 +45,7 @@ from models.decoders.vocabulary import ChordVocabulary, PitchBins
 
 __all__ = [
     "ChordDecoderConfig", "ChordOnlineDecoder", "ChordViterbiDecoder", "ChordVocabulary", "DrumOnlineDecoder", "F0DecoderConfig",
-    "F0OnlineDecoder", "F0ViterbiConfig", "NoteConfig", "NoteOnlineDecoder", "OnsetOnlineDecoder", "Peak",
+    "F0OnlineDecoder", "F0ViterbiConfig", "F0ViterbiDecoder", "NoteConfig", "NoteOnlineDecoder", "OnsetOnlineDecoder", "Peak",
     "PeakOnlineDecoder", "PeakPickingConfig", "PitchBins", "PitchDecoderConfig", "PitchOnlineDecoder",
     "PitchUpdate", "decode_drums", "decode_f0", "decode_f0_viterbi", "decode_onsets", "decode_viterbi",
     "pick_peak_events", "pick_peaks", "segment_notes",

@@ -1,8 +1,8 @@
 """``featherlight analyze``: batch-analyse audio files into MIDI / JAMS / .lab / CSV files.
 
 Every file goes through the same :class:`~models.runtime.analyzer.Analyzer` the live view uses (offline
-= the whole file as one stream) with whole-file decoding on (chords by Viterbi over the whole file;
-``--online`` turns it off, giving exactly what the live view shows), and its results are written with the
+= the whole file as one stream) with whole-file decoding on (chords and pitch by Viterbi over the whole
+file; ``--online`` turns it off, giving exactly what the live view shows), and its results are written with the
 analysis output contract
 (:func:`models.annotations.contract.write_analysis`): ``<stem>.jams`` plus the per-task files.
 
@@ -281,8 +281,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "and write, per file, <stem>.jams plus <stem>.f0.csv, .notes.csv, .notes.mid, .chords.lab, "
             ".drums.csv, .drums.mid and .onsets.csv for the chosen tasks. Folders are searched recursively "
             "and their sub-folders are mirrored under --out. Exit status: 0 all files done, 1 some files "
-            "failed (each gets an error line), 2 usage error. Chords are decoded over the whole file "
-            "(Viterbi); --online gives what the live view shows instead."
+            "failed (each gets an error line), 2 usage error. Chords and pitch are decoded over the whole "
+            "file (Viterbi); --online gives what the live view shows instead."
         ),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="audio files and/or folders to analyse")
@@ -297,5 +297,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="files analysed in parallel, one process each (default: 1)")
     parser.add_argument("--online", action="store_true",
                         help="decode every task as it streams, as the live view does (chords: forward filtering "
-                             "with a bounded delay) instead of decoding chords over the whole file (Viterbi)")
+                             "with a bounded delay; f0: voicing hysteresis) instead of decoding chords and pitch "
+                             "over the whole file (Viterbi)")
     parser.set_defaults(func=run)

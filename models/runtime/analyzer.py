@@ -42,7 +42,16 @@ import numpy as np
 from models.annotations.types import DRUM_CLASSES, TASKS, Annotation, ChordSegment, DrumHit, F0Track, Note
 from models.decoders.chords import ChordDecoderConfig, ChordOnlineDecoder, ChordViterbiDecoder
 from models.decoders.peaks import DrumOnlineDecoder, OnsetOnlineDecoder, PeakPickingConfig
-from models.decoders.pitch import F0DecoderConfig, NoteConfig, PitchDecoderConfig, PitchOnlineDecoder, concat_f0
+from models.decoders.pitch import (
+    F0DecoderConfig,
+    F0ViterbiConfig,
+    F0ViterbiDecoder,
+    NoteConfig,
+    PitchDecoderConfig,
+    PitchOnlineDecoder,
+    concat_f0,
+    segment_notes,
+)
 from models.decoders.vocabulary import ChordVocabulary, PitchBins
 from models.errors import ConfigError, NonFiniteAudioError, SampleRateError
 from models.frontend import FrontEnd, FrontEndConfig
@@ -103,9 +112,10 @@ class AnalysisEvents:
     models saw (for a spectrogram view; empty when none were computed or the analyser was built with
     ``keep_features=False``); ``first_frame``: the stream index of its first row (frame ``k`` describes
     time ``k * hop_s``), so ``first_frame + len(features) == frames_done`` when features are kept.
-    ``revised_chords``: only in the batch of :meth:`Analyzer.finish` of an analyser with whole-file
-    decoding: the chords of the whole stream decoded again with Viterbi, which *replace* every chord
-    segment handed out before (the online ones, including those in this batch's ``chords``); None otherwise.
+    ``revised_chords``, ``revised_f0``, ``revised_notes``: only in the batch of :meth:`Analyzer.finish` of
+    an analyser with whole-file decoding: the chords, the f0 track and the notes of the whole stream
+    decoded again with Viterbi, which *replace* everything of that layer handed out before (the online
+    events, including those in this batch's ``chords``, ``f0`` and ``notes``); None otherwise.
     """
 
     f0: F0Track
@@ -119,12 +129,14 @@ class AnalysisEvents:
     features: np.ndarray = dataclasses.field(default_factory=lambda: _NO_FEATURES)
     first_frame: int = 0
     revised_chords: tuple[ChordSegment, ...] | None = None
+    revised_f0: F0Track | None = None
+    revised_notes: tuple[Note, ...] | None = None
 
     @property
     def is_empty(self) -> bool:
         """No events (features alone do not count: they are not events)."""
         return not (len(self.f0) or self.notes or self.chords or self.drums or self.onsets_s.size
-                    or self.revised_chords is not None)
+                    or self.revised_chords is not None or self.revised_f0 is not None)
 
     @property
     def n_features(self) -> int:
@@ -198,6 +210,7 @@ def build_decoder(model: TaskModel, frame_rate_hz: float) -> Any:
             )
         f0_settings = dict(settings.pop("f0", {}) or {})
         note_settings = dict(settings.pop("notes", {}) or {})
+        settings.pop("viterbi", None)  # the whole-file decoder's (build_whole_file_decoder)
         f0_names = {f.name for f in dataclasses.fields(F0DecoderConfig)}
         for key, value in settings.items():  # flat keys: route to whichever config knows them
             (f0_settings if key in f0_names else note_settings)[key] = value
@@ -225,15 +238,47 @@ def build_decoder(model: TaskModel, frame_rate_hz: float) -> Any:
                       f"{', '.join(TASKS)}")
 
 
+class _PitchWholeFile:
+    """Whole-file pitch: :class:`F0ViterbiDecoder` over the stream, then notes segmented from its track."""
+
+    def __init__(self, f0: F0ViterbiDecoder, notes: NoteConfig) -> None:
+        self.f0, self.notes = f0, notes
+
+    def reset(self) -> None:
+        self.f0.reset()
+
+    def process(self, probs: np.ndarray) -> None:
+        self.f0.process(probs)
+
+    def flush(self) -> tuple[F0Track, tuple[Note, ...]]:
+        track = self.f0.flush()
+        return track, segment_notes(track, self.notes)
+
+
 def build_whole_file_decoder(model: TaskModel, frame_rate_hz: float) -> Any | None:
-    """The whole-file decoder of ``model.task`` (chords: :class:`ChordViterbiDecoder` with the card's
-    settings), or None for tasks that have none (pitch, drums, onsets keep their online decoders)."""
-    if model.task != "chords":
-        return None
-    settings = dict(_card_value(model.card, "decoder", {}) or {})
+    """The whole-file decoder of ``model.task``, or None for tasks that have none (drums and onsets keep
+    their online decoders: a hit is decided by what is around it).
+
+    Chords: :class:`ChordViterbiDecoder` with the card's settings. Pitch: :class:`F0ViterbiDecoder` whose
+    voicing threshold is the middle of the card's online hysteresis (``(voicing_on + voicing_off) / 2``,
+    the confidence the model's voicing was tuned around) unless the card's decoder settings hold a
+    ``viterbi`` block of :class:`F0ViterbiConfig` fields; notes are segmented from its track with the
+    card's note settings.
+    """
+    fixed = {"frame_rate_hz": frame_rate_hz}
     where = f"model {_model_name(model)} ({model.task})"
-    return ChordViterbiDecoder(_chord_vocabulary(model),
-                               _config_from(ChordDecoderConfig, settings, {"frame_rate_hz": frame_rate_hz}, where))
+    if model.task == "chords":
+        settings = dict(_card_value(model.card, "decoder", {}) or {})
+        return ChordViterbiDecoder(_chord_vocabulary(model), _config_from(ChordDecoderConfig, settings, fixed, where))
+    if model.task == "pitch":
+        online = build_decoder(model, frame_rate_hz).config  # the card's settings, checked
+        settings = dict(_card_value(model.card, "decoder", {}) or {})
+        viterbi_settings = dict(settings.get("viterbi", {}) or {})
+        viterbi_settings.setdefault("voicing_threshold",
+                                    round(0.5 * (online.f0.voicing_on + online.f0.voicing_off), 6) or 0.5)
+        viterbi = _config_from(F0ViterbiConfig, viterbi_settings, {}, where)
+        return _PitchWholeFile(F0ViterbiDecoder(online.f0, viterbi), online.notes)
+    return None
 
 
 # --- one task: model + decoder ---------------------------------------------------------------------
@@ -297,6 +342,8 @@ class _EventBuilder:
         self.features: list[np.ndarray] = []
         self.first_frame: int | None = None
         self.revised_chords: tuple[ChordSegment, ...] | None = None
+        self.revised_f0: F0Track | None = None
+        self.revised_notes: tuple[Note, ...] | None = None
 
     def add_features(self, frames: np.ndarray, first_frame: int) -> None:
         if frames.shape[0] == 0:
@@ -336,6 +383,8 @@ class _EventBuilder:
             features=features,
             first_frame=first_frame,
             revised_chords=self.revised_chords,
+            revised_f0=self.revised_f0,
+            revised_notes=self.revised_notes,
         )
 
 
@@ -352,14 +401,16 @@ class Analyzer:
     view shows them). They are computed for the models anyway; keeping them costs one reference per
     front-end call (and a concatenation when a call spans several 4 s chunks), so it is on by default.
 
-    ``whole_file``: also decode the stream as a whole, for files. Chords then run through the Viterbi
-    decoder as well as the online one, and :meth:`finish` hands the whole stream's Viterbi chords out in
-    :attr:`AnalysisEvents.revised_chords`, replacing the online segments; :meth:`analyze` and
+    ``whole_file``: also decode the stream as a whole, for files. Chords and pitch then run through a
+    Viterbi decoder as well as the online one (:func:`build_whole_file_decoder`), and :meth:`finish` hands
+    the whole stream's results out in :attr:`AnalysisEvents.revised_chords`, ``revised_f0`` and
+    ``revised_notes``, replacing the online events of those layers; :meth:`analyze` and
     :func:`gather_events` return those. The online events of :meth:`process` are the same either way
-    (what a live view draws). The other tasks' decoders already decide on what they have seen, so they
-    are unchanged. Off by default (a live stream has no end to wait for); the chord Viterbi keeps 133
-    bytes a frame until the end (48 MB per hour of audio). On the chords test split, whole-file decoding
-    scores majmin 0.767 where the online decoder scores 0.736 (docs/MODELS.md).
+    (what a live view draws); drums and onsets have one decoding. Off by default (a live stream has no
+    end to wait for). Memory kept until the end: 133 bytes a frame for chords, 734 for pitch (48 and 264
+    MB per hour of audio). Measured on the test splits with the bundled models (docs/MODELS.md): chords
+    majmin 0.736 online -> 0.767; pitch RPA 0.888 -> 0.895, overall accuracy 0.845 -> 0.85, note F1
+    0.648 -> 0.66.
     """
 
     def __init__(self, models: Mapping[str, TaskModel], *, sample_rate_hz: int = 16000,
@@ -492,8 +543,12 @@ class Analyzer:
             outputs, whole = runner.finish(self.config.n_bins)
             for output in outputs:
                 builder.add(task, output)
-            if whole is not None:
+            if whole is None:
+                continue
+            if task == "chords":
                 builder.revised_chords = tuple(whole)
+            else:
+                builder.revised_f0, builder.revised_notes = whole[0], tuple(whole[1])
         events = builder.build(None, self.frames_done, self.hop_s)
         self.reset()
         return events
@@ -538,18 +593,25 @@ def gather_events(
 ) -> Annotation:
     """Join the events of a whole stream into one :class:`Annotation` (fields of other tasks stay None).
 
-    Chords: the last :attr:`AnalysisEvents.revised_chords` given replaces the online segments.
+    A revised layer (:attr:`AnalysisEvents.revised_chords`, ``revised_f0``, ``revised_notes``: whole-file
+    decoding) replaces the online events of that layer.
     """
     tasks = tuple(tasks)
     events = list(events)
+    f0 = concat_f0([e.f0 for e in events])
+    notes = tuple(n for e in events for n in e.notes)
     chords = tuple(c for e in events for c in e.chords)
     for e in events:
         if e.revised_chords is not None:
             chords = tuple(e.revised_chords)
+        if e.revised_f0 is not None:
+            f0 = e.revised_f0
+        if e.revised_notes is not None:
+            notes = tuple(e.revised_notes)
     return Annotation(
         duration_s=duration_s,
-        f0=concat_f0([e.f0 for e in events]) if "pitch" in tasks else None,
-        notes=tuple(n for e in events for n in e.notes) if "pitch" in tasks else None,
+        f0=f0 if "pitch" in tasks else None,
+        notes=notes if "pitch" in tasks else None,
         chords=chords if "chords" in tasks else None,
         drums=tuple(h for e in events for h in e.drums) if "drums" in tasks else None,  # (frame, class) order
         onsets=np.concatenate([np.zeros(0), *[e.onsets_s for e in events]]) if "onsets" in tasks else None,

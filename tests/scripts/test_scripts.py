@@ -283,7 +283,7 @@ def test_models_report_scores_alternative_models_beside_the_default(tiny_models,
     assert list(summary) == ["onsets"]  # the target judges the default model only
 
 
-def test_models_report_shows_the_online_chord_decoding_beside_the_whole_file_one(tiny_models, tmp_path):
+def test_models_report_shows_the_online_decoding_beside_the_whole_file_one(tiny_models, tmp_path):
     import soundfile as sf
 
     from models.annotations.lab import write_lab
@@ -309,7 +309,7 @@ def test_models_report_shows_the_online_chord_decoding_beside_the_whole_file_one
     whole, _ = report.score_model("chords", Path(tiny_models["chords"]), test)
     assert summary["chords"]["value"] == whole["totals"]["majmin"]
     assert f"{online['totals']['majmin']:.3f}" == rows[1].split(" | ")[3]
-    assert "decodes chords over the whole file" in "\n".join(lines)
+    assert "decodes chords and pitch over the whole file" in "\n".join(lines)
 
 
 def test_models_report_refuses_missing_inputs(tiny_models, tmp_path, capsys):

@@ -247,3 +247,17 @@ def test_whole_file_chords_replace_the_online_ones():
     assert store.to_annotation().chords == revised
     store.clear()
     assert store.chords == () and store.changes_since(v2).cleared and store.changes_since(v2).replaced == ()
+
+
+def test_whole_file_f0_and_notes_replace_the_online_ones():
+    store = AnalysisStore()
+    store.add(events(f0_times=[0.0, 0.01, 0.02], f0_hz=[440, -440, 440], notes=[Note(0.0, 0.01, 69)], latest_s=0.03))
+    v1 = store.version
+    revised_f0 = F0Track(np.array([0.0, 0.01, 0.02]), np.array([440.0, 441.0, 442.0]), np.ones(3))
+    revised_notes = (Note(0.0, 0.03, 69),)
+    store.add(dataclasses.replace(events(latest_s=0.03), revised_f0=revised_f0, revised_notes=revised_notes))
+    np.testing.assert_array_equal(store.f0_track().f0_hz, [440.0, 441.0, 442.0])
+    assert store.notes == revised_notes and store.notes_between(0.02, 0.025) == [revised_notes[0]]
+    assert store.tuner_reading().note == "A4"
+    c = store.changes_since(v1)
+    assert c.replaced == ("f0", "notes") and (c.f0, c.notes, c.chords) == ((0, 3), (0, 1), (0, 0))

@@ -80,6 +80,26 @@ def test_whole_file_chords_redraw_the_chord_lane_only(timeline, sample, make_eve
     assert timeline.drum_lanes.marker_count == 4
 
 
+def test_whole_file_f0_and_notes_redraw_the_piano_roll(timeline, sample, make_events):
+    import dataclasses
+
+    from models.annotations.types import F0Track
+
+    store = AnalysisStore()
+    store.add(sample())
+    timeline.refresh(store)
+    assert timeline.piano_roll.note_count == 2 and timeline.piano_roll.voiced_point_count == 60
+    times = np.arange(100) * 0.01
+    revised_f0 = F0Track(times, np.where(np.arange(100) < 80, 220.0, -220.0), np.ones(100))
+    store.add(dataclasses.replace(make_events(latest_time_s=4.0), revised_f0=revised_f0,
+                                  revised_notes=(Note(0.0, 0.8, 57),)))
+    timeline.refresh(store)
+    assert timeline.piano_roll.note_count == 1 and timeline.piano_roll.voiced_point_count == 80
+    rect = timeline.piano_roll.note_rects()[0]
+    assert (rect.left(), rect.width(), rect.center().y()) == pytest.approx((0.0, 0.8, 57.0))
+    assert timeline.chord_lane.block_count == 3  # untouched
+
+
 def test_layers_hide_and_show(timeline, sample, make_events):
     store = AnalysisStore()
     store.add(sample())

@@ -169,8 +169,9 @@ def whole_file(models) -> tuple[Analyzer, np.ndarray, Annotation]:
     return analyzer, audio, analyzer.analyze(audio)
 
 
-def test_whole_file_chords_are_the_viterbi_path_of_the_offline_posteriors(whole_file, models, offline):
+def test_whole_file_chords_and_pitch_are_the_viterbi_paths_of_the_offline_outputs(whole_file, models, offline):
     from models.decoders.chords import ChordDecoderConfig, decode_viterbi
+    from models.decoders.pitch import F0DecoderConfig, F0ViterbiConfig, NoteConfig, decode_f0_viterbi, segment_notes
     from models.decoders.vocabulary import ChordVocabulary
 
     _, audio, ann = whole_file
@@ -182,13 +183,41 @@ def test_whole_file_chords_are_the_viterbi_path_of_the_offline_posteriors(whole_
     assert [c.label for c in ann.chords] == [c.label for c in expected]
     np.testing.assert_allclose([(c.start_s, c.end_s) for c in ann.chords], [(c.start_s, c.end_s) for c in expected],
                                atol=1e-9, rtol=0)
-    # it is a different decoding from the online one (else this test would prove nothing) ...
+    f0_settings = DECODER["pitch"]["f0"]
+    f0_config = F0DecoderConfig(**f0_settings)
+    threshold = (f0_settings["voicing_on"] + f0_settings["voicing_off"]) / 2  # the middle of the hysteresis
+    track = decode_f0_viterbi(models["pitch"].run_offline(features), None, f0_config,
+                              F0ViterbiConfig(voicing_threshold=threshold))
+    np.testing.assert_array_equal(ann.f0.voiced, track.voiced)
+    np.testing.assert_allclose(ann.f0.f0_hz, track.f0_hz, rtol=1e-6, atol=0)
+    assert ann.notes == segment_notes(track, NoteConfig(**DECODER["pitch"]["notes"]))
+    # different decodings from the online ones (else this test would prove nothing) ...
     online = offline[2]
     assert [(c.label, c.start_s) for c in ann.chords] != [(c.label, c.start_s) for c in online.chords]
-    # ... and only the chords differ: the other tasks decode online either way
-    assert_same_events(dataclasses.replace(ann, chords=online.chords), online)
-    assert ann.metadata["analyzer"]["decoding"] == {"pitch": "online", "chords": "whole-file viterbi",
+    assert not np.array_equal(ann.f0.voiced, online.f0.voiced)
+    # ... and drums and onsets decode online either way
+    assert_same_events(dataclasses.replace(ann, chords=online.chords, f0=online.f0, notes=online.notes), online)
+    assert ann.metadata["analyzer"]["decoding"] == {"pitch": "whole-file viterbi", "chords": "whole-file viterbi",
                                                      "drums": "online", "onsets": "online"}
+
+
+def test_a_card_can_set_the_pitch_viterbi(models, model_paths, tmp_path):
+    import json
+    import shutil
+
+    from models.decoders.pitch import F0ViterbiConfig
+
+    path = tmp_path / "pitch.onnx"
+    shutil.copy(model_paths["pitch"], path)
+    card = json.loads(model_paths["pitch"].with_suffix(".json").read_text())
+    card["decoder"]["viterbi"] = {"voicing_threshold": 0.9, "max_step_bins": 5}
+    path.with_suffix(".json").write_text(json.dumps(card))
+    from models.runtime.analyzer import build_decoder, build_whole_file_decoder
+
+    model = OnnxTaskModel(path)
+    assert build_whole_file_decoder(model, 100.0).f0.viterbi == F0ViterbiConfig(max_step_bins=5, voicing_threshold=0.9)
+    assert build_decoder(model, 100.0).config.f0.voicing_on == 0.3  # the online settings are unchanged
+    assert build_whole_file_decoder(models["drums"], 100.0) is None
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -197,21 +226,22 @@ def test_whole_file_decoding_streams_like_offline(whole_file, seed):
     sizes = list(np.random.default_rng(seed).integers(1, 5000, size=61))
     streamed, events = stream(analyzer, audio, sizes)
     assert_same_events(streamed, reference)
-    # the live events are the online ones; the whole-file chords come once, with finish()
-    assert all(e.revised_chords is None for e in events[:-1])
-    assert events[-1].revised_chords == reference.chords
+    # the live events are the online ones; the whole-file results come once, with finish()
+    assert all(e.revised_chords is None and e.revised_f0 is None and e.revised_notes is None for e in events[:-1])
+    assert events[-1].revised_chords == reference.chords and events[-1].revised_notes == reference.notes
     online, _ = stream(Analyzer(analyzer.models), audio, sizes)
     assert [c for e in events for c in e.chords] == list(online.chords)
+    assert [n for e in events for n in e.notes] == list(online.notes)
 
 
-def test_whole_file_decoding_without_a_chord_model_changes_nothing(models):
+def test_whole_file_decoding_of_drums_and_onsets_changes_nothing(models):
     audio = test_signal(2.0)
-    tasks = {t: models[t] for t in ("pitch", "drums")}
+    tasks = {t: models[t] for t in ("drums", "onsets")}
     a = Analyzer(tasks, whole_file=True).analyze(audio)
     b = Analyzer(tasks).analyze(audio)
-    assert a.chords is None and b.chords is None
-    assert_same_events(dataclasses.replace(a, chords=(), onsets=np.zeros(0)),
-                       dataclasses.replace(b, chords=(), onsets=np.zeros(0)))
+    assert a.chords is None and a.f0 is None and b.chords is None
+    assert [(h.time_s, h.drum) for h in a.drums] == [(h.time_s, h.drum) for h in b.drums] and len(a.drums) > 0
+    np.testing.assert_array_equal(a.onsets, b.onsets)
 
 
 @pytest.mark.parametrize("blocks", [[1000], [7, 4999, 160, 1], [10**6]], ids=["block1000", "mixed", "whole"])
