@@ -224,7 +224,9 @@ def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Seque
 
 def _init_record(run_dir: Path) -> dict | None:
     """A fine-tuned run's starting weights: file, sha256, and the run they came from (its command, data
-    and the epochs it had run), so the card says what the bundled model was fine-tuned from."""
+    and the epochs it had run), so the card says what the bundled model was fine-tuned from. Started from
+    an exported model (``--init resources/models/drums.onnx``), the record keeps that model's card's
+    commands, data, epochs and its own starting weights, read before the new model replaces it."""
     config_path = run_dir / "config.json"
     if not config_path.is_file():
         return None
@@ -232,6 +234,17 @@ def _init_record(run_dir: Path) -> dict | None:
     if not init:
         return None
     record = dict(init)
+    if Path(init["path"]).suffix == ".onnx":  # an exported model (a bundled one, say): its card tells its story
+        card_path = Path(init["path"]).with_suffix(".json")
+        if card_path.is_file():
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+            tr = card.get("training") or {}
+            record.update(source_name=card.get("name"), source_command=tr.get("train_command") or tr.get("command"),
+                          source_data=tr.get("data"), source_epochs_run=tr.get("epochs"),
+                          source_best_epoch=tr.get("best_epoch"), source_build_command=tr.get("build_command"),
+                          source_render_command=tr.get("render_command"),
+                          source_init_weights=tr.get("init_weights"))
+        return record
     source = Path(init["path"]).parent
     if (source / "config.json").is_file():
         parent = json.loads((source / "config.json").read_text(encoding="utf-8"))

@@ -115,7 +115,8 @@ class TrainConfig:
     gain_db_range: tuple[float, float] = (-12.0, 6.0)
     transpose_semitones: int | None = None  # pitch and chords; 0 = off, None = DEFAULT_TRANSPOSE[task]
     #: start from these weights instead of the seed's random initialisation (fine-tuning): a run folder
-    #: (its best.safetensors) or a .safetensors state dict of the same network
+    #: (its best.safetensors), a .safetensors state dict of the same network, or an exported .onnx model
+    #: with its card
     init_weights: str | None = None
 
     def __post_init__(self) -> None:

@@ -18,8 +18,9 @@ Run folder (every file written atomically):
 - ``log.csv``: epoch, train_loss, valid_loss, the validation metric, learning rate, seconds.
 
 Fine-tuning: ``init_weights`` (``--init``) starts from a trained run's weights (its best.safetensors, same
-task and network settings, checked tensor by tensor) instead of the seed's random initialisation;
-config.json records the file and its sha256 under ``init``.
+task and network settings, checked tensor by tensor), or from an exported model (``.onnx`` with its
+card, such as a bundled one: :mod:`models.training.onnx_weights` rebuilds its weights), instead of the
+seed's random initialisation; config.json records the file and its sha256 under ``init``.
 
 Reproducibility: the model is initialised from ``seed`` (or ``init_weights``); before each epoch the
 torch RNG is seeded from ``(seed, epoch)`` and the excerpts are drawn from ``(seed, epoch, index)``, and
@@ -350,27 +351,50 @@ def _config_json(config: TrainConfig, command: list[str] | None, init: dict | No
     return json.loads(json.dumps(data))
 
 
+#: Frames of training features the batch-norm statistics of an --init ONNX model are measured on (10 min).
+_ONNX_CALIBRATION_FRAMES = 60_000
+
+
 def _init_weights_path(config: TrainConfig) -> Path:
-    """The .safetensors file ``config.init_weights`` names (a run folder means its best.safetensors)."""
+    """The file ``config.init_weights`` names (a run folder means its best.safetensors)."""
     path = Path(str(config.init_weights))
     if path.is_dir():
         path = path / "best.safetensors"
     if not path.is_file():
         raise ConfigError(f"--init {config.init_weights}: no such weights file; give a training run folder "
-                          "(its best.safetensors is used) or a .safetensors state dict of this task's network")
+                          "(its best.safetensors is used), a .safetensors state dict of this task's network, or "
+                          "an exported model (.onnx with its .json card, e.g. a bundled one)")
     return path
 
 
-def _load_init_weights(model: torch.nn.Module, config: TrainConfig) -> dict:
-    """Load the fine-tuning start weights into ``model``; returns what config.json records about them."""
+def _load_init_weights(model: torch.nn.Module, config: TrainConfig, train_files: list[FileData] = ()) -> dict:
+    """Load the fine-tuning start weights into ``model``; returns what config.json records about them.
+
+    A ``.onnx`` file (an exported model with its card, e.g. ``resources/models/drums.onnx``) is turned
+    back into trainable weights by :func:`models.training.onnx_weights.weights_from_onnx`, its batch-norm
+    statistics measured on the first frames of ``train_files``.
+    """
     import hashlib
 
     path = _init_weights_path(config)
-    try:
-        tensors, _ = _load_tensors(path)
-    except Exception as exc:  # safetensors raises its own types for truncated or foreign files
-        raise ConfigError(f"--init {path}: not a readable safetensors file ({exc}); give a run folder's "
-                          "best.safetensors") from None
+    if path.suffix == ".onnx":
+        from models.training.onnx_weights import weights_from_onnx
+
+        calibration, frames = [], 0
+        for f in train_files:
+            if frames >= _ONNX_CALIBRATION_FRAMES:
+                break
+            calibration.append(f.features)
+            frames += int(f.features.shape[0])
+        net, info = weights_from_onnx(path, calibration, lookahead_frames=model.config.lookahead_frames)
+        tensors, what = net.state_dict(), f"the weights of {path.name}"
+    else:
+        try:
+            tensors, _ = _load_tensors(path)
+        except Exception as exc:  # safetensors raises its own types for truncated or foreign files
+            raise ConfigError(f"--init {path}: not a readable safetensors file ({exc}); give a run folder's "
+                              "best.safetensors") from None
+        info, what = None, "these weights"
     own = model.state_dict()
     missing = sorted(set(own) - set(tensors))
     extra = sorted(set(tensors) - set(own))
@@ -380,12 +404,13 @@ def _load_init_weights(model: torch.nn.Module, config: TrainConfig) -> dict:
             f"missing {', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}" if missing else "",
             f"unexpected {', '.join(extra[:4])}{' ...' if len(extra) > 4 else ''}" if extra else "",
             f"other shapes {', '.join(shapes[:4])}{' ...' if len(shapes) > 4 else ''}" if shapes else "") if part)
-        raise ConfigError(f"--init {path}: these weights are not for the {config.task} network of this run "
-                          f"({details}); fine-tune from a run of the same task and network settings")
+        raise ConfigError(f"--init {path}: {what} are not for the {config.task} network of this run "
+                          f"({details}); fine-tune from a model of the same task and network settings")
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    log.info("starting from the weights in %s (sha256 %s)", path, digest[:12])
-    return {"path": str(path), "sha256": digest}
+    if info is None:
+        info = {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    log.info("starting from the weights in %s (sha256 %s)", path, info["sha256"][:12])
+    return info
 
 
 def _check_run_dir(config: TrainConfig, run_dir: Path, resume: bool, overwrite: bool) -> dict | None:
@@ -474,7 +499,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
     torch.manual_seed(config.seed)
     model = TaskNet(net_config).to(device)
     if saved_state is None:
-        init = _load_init_weights(model, config) if config.init_weights else None
+        init = _load_init_weights(model, config, train_files) if config.init_weights else None
         _write_json(run_dir / "config.json", _config_json(config, command, init))
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=0.5, patience=3)

@@ -30,6 +30,7 @@ examples:
   featherlight train --task pitch --data my/train --valid my/valid --out runs/pitch --epochs 40
   featherlight train --task pitch --data corpus/pitch --out runs/pitch --resume
   featherlight train --task pitch --data my/corpus --out runs/pitch-mine --init runs/pitch --lr 0.0005
+  featherlight train --task drums --data my/drums --out runs/drums-mine --init resources/models/drums.onnx --lr 0.0005
 """
 
 
@@ -63,9 +64,10 @@ def register(subparsers) -> None:
     parser.add_argument("--transpose", type=int, default=None, metavar="SEMITONES",
                         help="pitch and chords: random transposition of up to this many semitones either "
                         "way (default: pitch 4, chords 6; 0 turns it off)")
-    parser.add_argument("--init", type=Path, default=None, metavar="RUN_DIR|WEIGHTS",
+    parser.add_argument("--init", type=Path, default=None, metavar="RUN_DIR|WEIGHTS|MODEL.onnx",
                         help="fine-tune: start from a trained run's weights (its best.safetensors, or a "
-                        ".safetensors file) instead of a random initialisation; same task and network")
+                        ".safetensors file) or an exported model (.onnx with its .json card, e.g. a bundled "
+                        "one in resources/models) instead of a random initialisation; same task and network")
     parser.add_argument("--lookahead", type=int, default=None, metavar="FRAMES",
                         help="frames (10 ms) of audio after a frame the network may hear before it describes it; "
                         "less cuts live latency (default: pitch, drums, onsets 2; chords 10; negative: "

@@ -470,6 +470,27 @@ def test_build_models_passes_train_options(tmp_path):
         build.check_train_options(["--epochs", "4"])
 
 
+def test_build_models_records_an_exported_starting_model_from_its_card(tmp_path):
+    build = load_script("build_models")
+    model = tmp_path / "bundle" / "drums.onnx"
+    model.parent.mkdir()
+    model.write_bytes(b"graph")
+    card = {"name": "drums", "training": {"train_command": ["featherlight", "train", "--task", "drums"],
+                                          "epochs": 12, "best_epoch": 8, "data": {"train": "t"},
+                                          "build_command": ["scripts/build_models.py"],
+                                          "init_weights": {"path": "older/best.safetensors", "sha256": "ab"}}}
+    model.with_suffix(".json").write_text(json.dumps(card))
+    run = tmp_path / "runs" / "drums"
+    run.mkdir(parents=True)
+    init = {"path": str(model), "sha256": "cd", "format": "onnx"}
+    (run / "config.json").write_text(json.dumps({"init": init}))
+    record = build._init_record(run)
+    assert record["source_command"] == ["featherlight", "train", "--task", "drums"]
+    assert (record["source_epochs_run"], record["source_best_epoch"], record["source_name"]) == (12, 8, "drums")
+    assert record["source_init_weights"] == {"path": "older/best.safetensors", "sha256": "ab"}
+    assert record["sha256"] == "cd" and record["format"] == "onnx"
+
+
 # --- kit_testset -------------------------------------------------------------------------------------------
 @pytest.mark.needs_fluidsynth
 def test_kit_testset_replays_the_labelled_hits_on_another_font(tmp_path, capsys):

@@ -157,6 +157,34 @@ def test_init_starts_from_a_trained_run_and_refuses_other_networks(tmp_path, dat
               progress=False)
 
 
+def test_init_from_an_exported_model(tmp_path, dataset_factory, tiny_net_for):
+    import hashlib
+
+    from models.training.export import export_run
+    from models.training.onnx_weights import weights_from_onnx
+
+    root = dataset_factory("onsets", n_train=2, n_valid=1)
+    net = tiny_net_for("onsets")
+    first = tmp_path / "first"
+    train(_config(root, "onsets", net, epochs=1), first, progress=False)
+    onnx_path, _ = export_run(first)
+    expected = weights_from_onnx(onnx_path)[0].state_dict()
+    tuned = tmp_path / "tuned"
+    train(_config(root, "onsets", net, epochs=1, lr=1e-12, init_weights=str(onnx_path), seed=5), tuned,
+          progress=False)
+    after = _weights(tuned)
+    for key in (k for k in expected if "norm" not in k):  # convolutions: exactly the graph's
+        assert torch.allclose(after[key], expected[key], atol=1e-6), key
+    init = json.loads((tuned / "config.json").read_text())["init"]
+    assert init == {"path": str(onnx_path), "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+                    "format": "onnx"}
+    # a model of another network is refused by name
+    wider = NetConfig.from_dict({**net.to_dict(), "temporal_channels": [c * 2 for c in net.temporal_channels]})
+    with pytest.raises(ConfigError, match="the weights of model.onnx are not for the onsets network"):
+        train(_config(root, "onsets", wider, epochs=1, init_weights=str(onnx_path)), tmp_path / "wide",
+              progress=False)
+
+
 def test_dataset_problems_of_both_folders_are_listed(tmp_path, dataset_factory, tiny_net_for):
     root = dataset_factory("onsets", n_train=1, n_valid=1)
     for p in root.glob("*/*.onsets.csv"):
