@@ -210,6 +210,7 @@ def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Seque
                    "procedural_fraction": config.get("procedural_fraction"),
                    "kit_fonts": [Path(p).name for p in config.get("kit_fonts", [])],
                    "kit_font_probability": config.get("kit_font_probability"),
+                   "melody_accompaniment_probability": config.get("melody_accompaniment_probability"),
                    "music_bed": {"probability": config.get("music_bed_probability"),
                                  "level_db": config.get("music_bed_level_db"),
                                  "on_procedural": config.get("music_bed_on_procedural")}},

@@ -53,6 +53,10 @@ def register(subparsers) -> None:
                              "MuseScore_General where installed)")
     render.add_argument("--procedural-fraction", type=float, default=0.3, metavar="F",
                         help="share of items that are procedural when sources are given (default 0.3)")
+    render.add_argument("--melody-accompaniment-probability", type=float, default=0.4, metavar="P",
+                        help="pitch and onsets: share of POP909 melody items played over their song's "
+                             "accompaniment, 6-20 dB lower (default 0.4); for pitch the accompaniment is never "
+                             "labelled")
     render.add_argument("--music-bed-probability", type=float, default=0.3, metavar="P",
                         help="drums and onsets: share of Groove items rendered over a POP909 accompaniment, whose "
                              "notes are not drum labels (default 0.3)")
@@ -84,6 +88,7 @@ def run_render(args) -> int:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
     cfg = CorpusConfig(task=args.task, minutes=args.minutes, seed=args.seed, sample_rate_hz=args.sample_rate_hz,
                        procedural_fraction=args.procedural_fraction, sources=tuple(args.sources),
+                       melody_accompaniment_probability=args.melody_accompaniment_probability,
                        music_bed_probability=args.music_bed_probability,
                        music_bed_level_db=tuple(args.music_bed_level_db),
                        music_bed_on_procedural=args.music_bed_on_procedural,

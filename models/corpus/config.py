@@ -35,6 +35,8 @@ class CorpusConfig:
     batch_audio_s: float = 300.0
     #: the last notes end this long before an excerpt ends, so render tails fade inside the excerpt
     end_margin_s: float = 0.3
+    #: share of pop909 melody items (pitch, onsets) played over their song's accompaniment, 6-20 dB lower
+    melody_accompaniment_probability: float = 0.4
     #: share of Groove items (drums, onsets) rendered over a pop909 accompaniment ("music bed"); the bed's
     #: notes are labelled for onsets, never for drums (they teach the drum model what is *not* a drum)
     music_bed_probability: float = 0.3
@@ -67,6 +69,9 @@ class CorpusConfig:
             raise ConfigError(
                 f"excerpt lengths must satisfy 5 <= min <= max, got {self.excerpt_min_s}..{self.excerpt_max_s} s"
             )
+        if not (0.0 <= self.melody_accompaniment_probability <= 1.0):
+            raise ConfigError(f"--melody-accompaniment-probability must lie in [0, 1], got "
+                              f"{self.melody_accompaniment_probability}")
         if not (0.0 <= self.music_bed_probability <= 1.0):
             raise ConfigError(f"--music-bed-probability must lie in [0, 1], got {self.music_bed_probability}")
         low, high = self.music_bed_level_db

@@ -154,7 +154,7 @@ def build_pop909_melody(spec: dict, rng: np.random.Generator, cfg: CorpusConfig)
     prov = {"excerpt_start_s": round(start, 4), "excerpt_end_s": round(start + dur * tempo, 4),
             "transpose_semitones": transpose, "melody_program": inst.program, "melody_instrument": inst.name,
             "velocity_scale": round(vel[0], 4), "velocity_offset": round(vel[1], 3)}
-    if rng.random() < spec.get("accompaniment_probability", 0.4):
+    if rng.random() < cfg.melody_accompaniment_probability:
         parts, programs = _accompaniment(rng, song, start, tempo, dur, cfg.end_margin_s, transpose, vel)
         if parts:
             level = -float(rng.uniform(6, 20))

@@ -195,6 +195,31 @@ def test_music_bed_settings_put_unlabelled_accompaniment_under_groove_and_proced
     assert all(("music_bed" in i) == (i["kind"] == "groove") for i in planned)
 
 
+def test_melody_accompaniment_probability_changes_only_the_accompaniment(tmp_path):
+    from models.corpus.items import build_item
+    from models.corpus.plan import plan_items
+
+    pop = _fake_pop909(tmp_path / "pop")
+
+    def built(probability):
+        cfg = CorpusConfig(task="pitch", minutes=3.0, seed=0, sources=(str(pop),), soundfonts=("font.sf2",),
+                           procedural_fraction=0.0, melody_accompaniment_probability=probability)
+        specs = plan_items(cfg, [detect_source(pop)], ["font.sf2"])
+        return specs, [build_item(spec, cfg) for spec in specs]
+
+    plan_default, default = built(0.4)
+    for probability, expected in ((0.0, False), (1.0, True)):
+        plan, contents = built(probability)
+        assert plan == plan_default  # the same items, pieces, excerpts and fonts
+        for content, reference in zip(contents, default):
+            assert ("accompaniment" in [s.name for s in content.stems]) is expected
+            assert content.stems[0].parts[0].notes == reference.stems[0].parts[0].notes  # the same melody
+    from models.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--melody-accompaniment-probability"):
+        CorpusConfig(task="pitch", minutes=1, melody_accompaniment_probability=1.5)
+
+
 def test_onsets_label_the_accompaniment_of_melody_items_too(tmp_path):
     """Onset labels hold every note that sounds: a pop909 melody item's accompaniment as well (it used to
     be left out, so the onset model learnt to ignore audible notes); pitch keeps the melody alone."""
@@ -208,8 +233,10 @@ def test_onsets_label_the_accompaniment_of_melody_items_too(tmp_path):
                            procedural_fraction=0.0)
         melody_items = [s for s in plan_items(cfg, [detect_source(pop)], ["font.sf2"]) if s["kind"] == "pop909_melody"]
         assert melody_items
+        always = CorpusConfig(task=task, minutes=3.0, seed=0, sources=(str(pop),), soundfonts=("font.sf2",),
+                              procedural_fraction=0.0, melody_accompaniment_probability=1.0)
         for spec in melody_items:
-            content = build_item({**spec, "accompaniment_probability": 1.0}, cfg)
+            content = build_item(spec, always)
             names = [s.name for s in content.stems]
             assert names == ["melody", "accompaniment"]
             if task == "onsets":
