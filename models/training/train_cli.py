@@ -70,7 +70,7 @@ def register(subparsers) -> None:
                         "one in resources/models) instead of a random initialisation; same task and network")
     parser.add_argument("--lookahead", type=int, default=None, metavar="FRAMES",
                         help="frames (10 ms) of audio after a frame the network may hear before it describes it; "
-                        "less cuts live latency (default: pitch, drums, onsets 2; chords 10; negative: "
+                        "less cuts live latency (default: pitch, drums, onsets 2; chords 50; negative: "
                         "anticipate, see models/training/nets.py)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the interrupted run in RUN_DIR (same settings)")

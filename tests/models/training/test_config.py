@@ -10,7 +10,7 @@ from models.training.nets import TaskNet, count_parameters
 
 
 @pytest.mark.parametrize("task, n_outputs, activation, lookahead", [
-    ("pitch", 361, "sigmoid", 2), ("chords", 133, "softmax", 10), ("drums", 6, "sigmoid", 2),
+    ("pitch", 361, "sigmoid", 2), ("chords", 133, "softmax", 50), ("drums", 6, "sigmoid", 2),
     ("onsets", 1, "sigmoid", 2),
 ])
 def test_default_nets(task, n_outputs, activation, lookahead):
