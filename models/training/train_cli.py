@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from models.annotations.types import TASKS
-from models.errors import DatasetError
+from models.errors import ConfigError, DatasetError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ examples:
   featherlight train --task pitch --data corpus/pitch --out runs/pitch --resume
   featherlight train --task pitch --data my/corpus --out runs/pitch-mine --init runs/pitch --lr 0.0005
   featherlight train --task drums --data my/drums --out runs/drums-mine --init resources/models/drums.onnx --lr 0.0005
+  featherlight train --task onsets --data corpus/onsets --out runs/onsets-deep \\
+      --net '{"temporal_channels": [128, 128, 128, 128], "temporal_kernel": [1, 3, 3, 3], "temporal_dilation": [1, 1, 2, 4]}'
 """
 
 
@@ -72,6 +74,11 @@ def register(subparsers) -> None:
                         help="frames (10 ms) of audio after a frame the network may hear before it describes it; "
                         "less cuts live latency (default: pitch, drums, onsets 2; chords 50; negative: "
                         "anticipate, see models/training/nets.py)")
+    parser.add_argument("--net", default=None, metavar="JSON",
+                        help="network shape: a JSON object, or a .json file holding one, of network settings "
+                        "that replace the task's default (keys of NetConfig in models/training/nets.py, e.g. "
+                        "'{\"temporal_channels\": [128, 128, 128, 128], \"temporal_kernel\": [1, 3, 3, 3], "
+                        "\"temporal_dilation\": [1, 1, 2, 4]}'); --lookahead applies on top")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue the interrupted run in RUN_DIR (same settings)")
     mode.add_argument("--overwrite", action="store_true", help="delete an earlier run in RUN_DIR and start over")
@@ -93,6 +100,54 @@ def _data_folders(data: Path, valid: Path | None) -> tuple[Path, Path]:
     )
 
 
+#: Network settings fixed by the task and the front-end: ``--net`` may not change them.
+_FIXED_NET_KEYS = ("task", "n_outputs", "output_names", "n_bins")
+
+
+def parse_net_option(value: str | None) -> dict:
+    """``--net``: a JSON object given inline, or the path of a .json file holding one."""
+    if value is None:
+        return {}
+    text = value
+    if not value.lstrip().startswith(("{", "[")):
+        path = Path(value)
+        if not path.is_file():
+            raise ConfigError(f"--net {value!r} is neither a JSON object nor an existing .json file; give the "
+                              "network settings inline, e.g. --net '{\"temporal_channels\": [128, 128]}'")
+        text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--net is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); write "
+                          "it as a JSON object with double-quoted keys") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"--net must be a JSON object of network settings, got {type(data).__name__}")
+    return data
+
+
+def net_settings(task: str, overrides: dict) -> dict:
+    """The task's default network with ``overrides`` applied, checked (a NetConfig dict)."""
+    from dataclasses import fields
+
+    from models.training.config import default_net_config
+    from models.training.nets import NetConfig
+
+    known = {f.name for f in fields(NetConfig)} - set(_FIXED_NET_KEYS)
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        fixed = [k for k in unknown if k in _FIXED_NET_KEYS]
+        hint = (f"{', '.join(fixed)} follow from the task and the front-end" if fixed
+                else f"known settings: {', '.join(sorted(known))}")
+        raise ConfigError(f"--net: unknown or fixed network setting(s) {', '.join(unknown)}; {hint}")
+    net = {**default_net_config(task).to_dict(), **overrides}
+    try:
+        return NetConfig.from_dict(net).to_dict()
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"--net: {exc}") from None
+
+
 def build_config(args: argparse.Namespace):
     from models.training.config import TrainConfig
 
@@ -104,12 +159,11 @@ def build_config(args: argparse.Namespace):
         "transpose_semitones": args.transpose, "init_weights": str(args.init) if args.init else None,
     }
     values = {k: v for k, v in overrides.items() if v is not None}
+    net_overrides = parse_net_option(getattr(args, "net", None))
     if getattr(args, "lookahead", None) is not None:
-        from models.training.config import default_net_config
-
-        net = default_net_config(args.task).to_dict()
-        net["lookahead_frames"] = args.lookahead
-        values["net"] = net
+        net_overrides["lookahead_frames"] = args.lookahead
+    if net_overrides:
+        values["net"] = net_settings(args.task, net_overrides)
     return TrainConfig(task=args.task, train_dir=str(train_dir), valid_dir=str(valid_dir),
                        cache_dir=str(args.cache) if args.cache else None, **values)
 

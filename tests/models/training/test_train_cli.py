@@ -105,3 +105,38 @@ def test_lookahead_option_sets_the_network_lookahead(tmp_path, dataset_factory):
     assert net == dataclasses.replace(default_net_config("drums"), lookahead_frames=0)  # nothing else moves
     with pytest.raises(ConfigError, match="lookahead_frames"):
         train_cli.build_config(_parse([*args, "--lookahead", "-9"]))
+
+
+def test_net_option_changes_the_network_shape(tmp_path, dataset_factory):
+    from models.training.config import default_net_config
+
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    args = ["--task", "onsets", "--data", str(root), "--out", str(tmp_path / "r")]
+    deeper = {"temporal_channels": [64, 64, 64, 64], "temporal_kernel": [1, 3, 3, 3],
+              "temporal_dilation": [1, 1, 2, 4]}
+    net = train_cli.build_config(_parse([*args, "--net", json.dumps(deeper)])).net_config()
+    default = default_net_config("onsets")
+    assert net == dataclasses.replace(default, temporal_channels=(64,) * 4, temporal_kernel=(1, 3, 3, 3),
+                                      temporal_dilation=(1, 1, 2, 4))
+    assert net.receptive_field_frames == default.receptive_field_frames + 2 * 4
+    # from a file, with --lookahead applied on top
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps({"dropout": 0.3}), encoding="utf-8")
+    net = train_cli.build_config(_parse([*args, "--net", str(path), "--lookahead", "1"])).net_config()
+    assert (net.dropout, net.lookahead_frames, net.temporal_channels) == (0.3, 1, default.temporal_channels)
+
+
+@pytest.mark.parametrize("value, message", [
+    ('{"temporal_chanels": [8]}', "unknown or fixed network setting.*temporal_chanels.*known settings"),
+    ('{"n_outputs": 3}', "n_outputs follow from the task"),
+    ('{"temporal_channels": [8, 8]}', "same length"),
+    ('{"temporal_channels": 8}', "--net"),
+    ('{temporal_channels: [8]}', "not valid JSON"),
+    ('[1, 2]', "not valid JSON|must be a JSON object"),
+    ("no/such/net.json", "neither a JSON object nor an existing .json file"),
+])
+def test_net_option_refuses_bad_settings(tmp_path, dataset_factory, value, message):
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    args = ["--task", "onsets", "--data", str(root), "--out", str(tmp_path / "r"), "--net", value]
+    with pytest.raises(ConfigError, match=message):
+        train_cli.build_config(_parse(args))
