@@ -516,10 +516,12 @@ class F0ViterbiDecoder:
             back_v[0], back_u[0] = 0, n_bins  # never read: the path's first frame has no predecessor
             first = 1
         padded = np.full(n_bins + 2 * step, -np.inf)
+        # windows[j, m] = padded[j + m] = delta_v[j + m - step]: arriving at bin j from bin j + m - step (a view
+        # of padded, made once: writing padded updates it)
+        windows = sliding_window_view(padded, self._width)
         for t in range(first, n):
             padded[step : step + n_bins] = delta_v
-            # windows[j, m] = delta_v[j + m - step]: arriving at bin j from bin j + m - step
-            cand = sliding_window_view(padded, self._width) + self._log_move
+            cand = windows + self._log_move
             best_m = np.argmax(cand, axis=1)
             best = cand[cols, best_m]
             from_u = delta_u + self._log_switch
