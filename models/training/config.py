@@ -96,8 +96,11 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
     # epochs against 0.79 / 0.83 with lookahead 2; anticipating one hop (negative lookahead, see
     # nets.py) 0.65 / 0.69 after 8 epochs; two hops 0.57 / 0.67 after 3. Onsets keep three layers: the
     # drums' six-layer shape on the 240-minute render gave test F1 0.876 (lookahead 2) and 0.879
-    # (lookahead 5) against the bundled 0.874, too little for twice the MACs; the misses are soft
-    # attacks (string pads, choir, organ) with precision already ~0.96.
+    # (lookahead 5) against the bundled 0.874, too little for twice the MACs, and lookahead 12 (same six
+    # layers, 120-minute render) 0.881 at 152 ms latency. The misses are slow attacks (string sections,
+    # choir, organ, pads: String Ensemble 2 comes within 15 dB of its peak 170 ms after its note-on) and
+    # quiet accompaniment, with precision already ~0.96; labels moved to where each note's RMS comes
+    # within 15 dB of its peak did not help either (fine-tuned: 0.861-0.863 on those labels).
     return NetConfig(**common, temporal_channels=(128, 128, 128), temporal_kernel=(1, 3, 3),
                      temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
 
