@@ -43,6 +43,82 @@ from models.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
+def _viterbi_forward_numpy(delta_v, delta_u, log_voiced, log_unvoiced, log_move, log_switch, log_stay_unvoiced,
+                           first, back_v, back_u, from_unvoiced):
+    """The f0 Viterbi forward pass over frames ``first..n-1`` (numpy, one frame a step); see
+    :class:`F0ViterbiDecoder`. Fills ``back_v``/``back_u``; returns the last ``(delta_v, delta_u)``."""
+    n, n_bins = log_voiced.shape
+    width = log_move.size
+    step = (width - 1) // 2
+    cols = np.arange(n_bins)
+    padded = np.full(n_bins + 2 * step, -np.inf)
+    # windows[j, m] = padded[j + m] = delta_v[j + m - step]: arriving at bin j from bin j + m - step (a view of
+    # padded, made once: writing padded updates it)
+    windows = sliding_window_view(padded, width)
+    for t in range(first, n):
+        padded[step : step + n_bins] = delta_v
+        cand = windows + log_move
+        best_m = np.argmax(cand, axis=1)
+        best = cand[cols, best_m]
+        from_u = delta_u + log_switch
+        use_u = from_u > best
+        back_v[t] = np.where(use_u, from_unvoiced, best_m - step)
+        new_v = np.where(use_u, from_u, best) + log_voiced[t]
+        k = int(np.argmax(delta_v))
+        leave = float(delta_v[k]) + log_switch
+        stay = delta_u + log_stay_unvoiced
+        back_u[t] = k if leave > stay else n_bins
+        delta_u = max(leave, stay) + float(log_unvoiced[t])
+        delta_v = new_v
+    return delta_v, delta_u
+
+
+def _viterbi_forward_loops(delta_v, delta_u, log_voiced, log_unvoiced, log_move, log_switch, log_stay_unvoiced,
+                           first, back_v, back_u, from_unvoiced):
+    """:func:`_viterbi_forward_numpy` as plain loops, for numba: the same additions and comparisons in the
+    same order (first maximum wins, as ``np.argmax``), so the same floats and back-pointers."""
+    n, n_bins = log_voiced.shape
+    width = log_move.size
+    step = (width - 1) // 2
+    delta_v = delta_v.copy()
+    new_v = np.empty(n_bins)
+    for t in range(first, n):
+        from_u = delta_u + log_switch
+        for j in range(n_bins):
+            best = -np.inf
+            best_m = 0
+            for m in range(width):
+                src = j + m - step
+                value = (delta_v[src] if 0 <= src < n_bins else -np.inf) + log_move[m]
+                if value > best:
+                    best = value
+                    best_m = m
+            if from_u > best:
+                back_v[t, j] = from_unvoiced
+                new_v[j] = from_u + log_voiced[t, j]
+            else:
+                back_v[t, j] = best_m - step
+                new_v[j] = best + log_voiced[t, j]
+        k = 0
+        for j in range(1, n_bins):
+            if delta_v[j] > delta_v[k]:
+                k = j
+        leave = delta_v[k] + log_switch
+        stay = delta_u + log_stay_unvoiced
+        back_u[t] = k if leave > stay else n_bins
+        delta_u = (stay if stay > leave else leave) + log_unvoiced[t]
+        delta_v[:] = new_v
+    return delta_v, delta_u
+
+
+try:  # compiled where numba is there (it comes with librosa); the numpy form otherwise, with the same result
+    import numba
+
+    _viterbi_forward = numba.njit(cache=True, nogil=True)(_viterbi_forward_loops)
+except ImportError:  # pragma: no cover - numba is a dependency of librosa
+    _viterbi_forward = _viterbi_forward_numpy
+
+
 # --- configs ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class F0DecoderConfig:
@@ -504,10 +580,8 @@ class F0ViterbiDecoder:
         relative = sal / peak
         log_voiced = (np.log(conf) - self._log_th)[:, None] + np.log(relative + tiny)  # (n, n_bins)
         log_unvoiced = np.log1p(-conf) - self._log1m_th  # (n,)
-        step = self.viterbi.max_step_bins
         back_v = np.empty((n, n_bins), dtype=np.int8)
         back_u = np.empty(n, dtype=np.int16)
-        cols = np.arange(n_bins)
         first = 0
         delta_v, delta_u = self._delta_v, self._delta_u
         if delta_v is None:
@@ -515,25 +589,11 @@ class F0ViterbiDecoder:
             delta_u = math.log(0.5) + float(log_unvoiced[0])
             back_v[0], back_u[0] = 0, n_bins  # never read: the path's first frame has no predecessor
             first = 1
-        padded = np.full(n_bins + 2 * step, -np.inf)
-        # windows[j, m] = padded[j + m] = delta_v[j + m - step]: arriving at bin j from bin j + m - step (a view
-        # of padded, made once: writing padded updates it)
-        windows = sliding_window_view(padded, self._width)
-        for t in range(first, n):
-            padded[step : step + n_bins] = delta_v
-            cand = windows + self._log_move
-            best_m = np.argmax(cand, axis=1)
-            best = cand[cols, best_m]
-            from_u = delta_u + self._log_switch
-            use_u = from_u > best
-            back_v[t] = np.where(use_u, self._FROM_UNVOICED, best_m - step)
-            new_v = np.where(use_u, from_u, best) + log_voiced[t]
-            k = int(np.argmax(delta_v))
-            leave = float(delta_v[k]) + self._log_switch
-            stay = delta_u + self._log_stay_unvoiced
-            back_u[t] = k if leave > stay else n_bins
-            delta_u = max(leave, stay) + float(log_unvoiced[t])
-            delta_v = new_v
+        delta_v, delta_u = _viterbi_forward(np.ascontiguousarray(delta_v, dtype=np.float64), float(delta_u),
+                                            np.ascontiguousarray(log_voiced, dtype=np.float64),
+                                            np.ascontiguousarray(log_unvoiced, dtype=np.float64), self._log_move,
+                                            self._log_switch, self._log_stay_unvoiced, first, back_v, back_u,
+                                            self._FROM_UNVOICED)
         self._delta_v, self._delta_u = delta_v, delta_u
         self._back_v.append(back_v)
         self._back_u.append(back_u)

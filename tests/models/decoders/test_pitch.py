@@ -247,3 +247,27 @@ def test_note_decoder_alone_matches_segment_notes():
     assert tuple(notes + decoder.flush()) == segment_notes(track)
     f0_decoder = F0OnlineDecoder()
     assert f0_decoder.flush().times_s.size == 0 and f0_decoder.delay_frames == 0
+
+
+def test_compiled_viterbi_forward_matches_the_numpy_form():
+    """The f0 Viterbi's forward pass runs compiled (numba) where it can: the same floats and back-pointers as
+    the numpy form, -inf scores and ties included."""
+    from models.decoders import pitch as P
+
+    rng = np.random.default_rng(3)
+    dec = P.F0ViterbiDecoder()
+    n, n_bins = 120, 360
+    for trial in range(4):
+        log_voiced = np.round(rng.normal(-3, 3, (n, n_bins)), 1 if trial == 3 else 6)  # coarse: ties
+        log_voiced[rng.random((n, n_bins)) < 0.05] = -np.inf
+        log_unvoiced = rng.normal(-1, 1, n)
+        start = np.log(0.5) + log_voiced[0]
+        outs = []
+        for forward in (P._viterbi_forward_numpy, P._viterbi_forward):
+            back_v, back_u = np.zeros((n, n_bins), np.int8), np.zeros(n, np.int16)
+            dv, du = forward(start.copy(), -0.7, log_voiced, log_unvoiced, dec._log_move, dec._log_switch,
+                             dec._log_stay_unvoiced, 1, back_v, back_u, dec._FROM_UNVOICED)
+            outs.append((np.asarray(dv), float(du), back_v, back_u))
+        (dv1, du1, bv1, bu1), (dv2, du2, bv2, bu2) = outs
+        assert np.array_equal(dv1, dv2) and du1 == du2
+        assert np.array_equal(bv1, bv2) and np.array_equal(bu1, bu2)
