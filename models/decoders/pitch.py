@@ -114,7 +114,10 @@ def _viterbi_forward_loops(delta_v, delta_u, log_voiced, log_unvoiced, log_move,
 try:  # compiled where numba is there (it comes with librosa); the numpy form otherwise, with the same result
     import numba
 
-    _viterbi_forward = numba.njit(cache=True, nogil=True)(_viterbi_forward_loops)
+    try:
+        _viterbi_forward = numba.njit(cache=True, nogil=True)(_viterbi_forward_loops)
+    except RuntimeError:  # pragma: no cover - no writable cache folder: compile in every process instead
+        _viterbi_forward = numba.njit(nogil=True)(_viterbi_forward_loops)
 except ImportError:  # pragma: no cover - numba is a dependency of librosa
     _viterbi_forward = _viterbi_forward_numpy
 
