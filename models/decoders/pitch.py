@@ -546,14 +546,12 @@ class F0ViterbiDecoder:
         self.config = config
         self.viterbi = viterbi
         step = viterbi.max_step_bins
-        width = 2 * step + 1
         tri = (step + 1 - np.abs(np.arange(-step, step + 1))).astype(np.float64)
-        self._log_move = np.log(tri / tri.max()) + math.log1p(-viterbi.voicing_switch_prob)  # (width,)
+        self._log_move = np.log(tri / tri.max()) + math.log1p(-viterbi.voicing_switch_prob)  # (2 * step + 1,): the forward pass takes its width from it
         self._log_switch = math.log(viterbi.voicing_switch_prob)
         self._log_stay_unvoiced = math.log1p(-viterbi.voicing_switch_prob)
         self._log_th = math.log(viterbi.voicing_threshold)
         self._log1m_th = math.log1p(-viterbi.voicing_threshold)
-        self._width = width
         self.reset()
 
     def reset(self) -> None:
