@@ -15,6 +15,9 @@ uniformly over the other classes; the posteriors act as emission likelihoods.
   chord). A segment is returned once the next chord is accepted (``delay_frames = min_frames`` after
   its last frame) or at :meth:`~ChordOnlineDecoder.flush`. :func:`decode_offline_streamable` is this
   decoder over the whole file, which streaming in any block sizes reproduces exactly.
+
+The per-frame loops of both run compiled by numba (``_viterbi_forward``, ``_forward_filter``); their numpy
+forms are the reference and the fallback, with the same arithmetic in the same order.
 """
 
 from __future__ import annotations
@@ -32,6 +35,114 @@ from models.errors import ConfigError
 log = logging.getLogger(__name__)
 
 _TINY = 1e-12
+_EMPTY = np.empty(0)  # the online filter's "no frame yet"
+
+
+# --- per-frame kernels ------------------------------------------------------------------------------
+# Each exists twice: numpy (the reference, and the fallback) and plain loops compiled by numba (what runs;
+# numba is a dependency). Both do the same float operations in the same order, so they give the same
+# numbers and paths (a test compares them): ties go to the lowest class index, sums run left to right.
+def _viterbi_forward_numpy(delta, log_emit, back, start, log_stay, log_switch):
+    """Forward pass of the uniform-switching chord HMM over frames ``start..``: fills ``back[t]`` with
+    each state's best predecessor and returns the last frame's log scores. Switching into a state comes
+    from the best state overall, or from the second best for that best state itself."""
+    n, k = log_emit.shape
+    states = np.arange(k)
+    for t in range(start, n):
+        first = int(np.argmax(delta))
+        rest = delta.copy()
+        rest[first] = -np.inf
+        second = int(np.argmax(rest))
+        other = np.full(k, first)
+        other[first] = second
+        switch = delta[other] + log_switch
+        stay = delta + log_stay
+        use_stay = stay >= switch
+        back[t] = np.where(use_stay, states, other)
+        delta = np.where(use_stay, stay, switch) + log_emit[t]
+    return delta
+
+
+def _viterbi_forward_loops(delta, log_emit, back, start, log_stay, log_switch):
+    """:func:`_viterbi_forward_numpy` as loops, for numba."""
+    n, k = log_emit.shape
+    delta = delta.copy()
+    for t in range(start, n):
+        first = 0
+        for j in range(1, k):
+            if delta[j] > delta[first]:
+                first = j
+        second = 1 if first == 0 else 0
+        for j in range(k):
+            if j != first and delta[j] > delta[second]:
+                second = j
+        from_first = delta[first] + log_switch
+        from_second = delta[second] + log_switch
+        for j in range(k):
+            switch = from_second if j == first else from_first
+            stay = delta[j] + log_stay
+            if stay >= switch:
+                back[t, j] = j
+                delta[j] = stay + log_emit[t, j]
+            else:
+                back[t, j] = second if j == first else first
+                delta[j] = switch + log_emit[t, j]
+    return delta
+
+
+def _forward_filter_numpy(post, alpha, stay, switch):
+    """Online forward filtering of the chord HMM over ``post`` (frames, classes), normalised every frame;
+    ``alpha`` is the previous frame's filtered distribution (empty at the start of a stream). Returns the
+    last distribution and each frame's argmax (the first maximum)."""
+    best = np.empty(post.shape[0], dtype=np.int64)
+    for t in range(post.shape[0]):
+        if alpha.size == 0:
+            alpha = post[t] + _TINY
+        else:  # predict with the uniform-switching chain: stay * a + switch * (1 - a), since sum(a) = 1
+            alpha = (stay * alpha + switch * (1.0 - alpha)) * (post[t] + _TINY)
+        alpha = alpha / np.cumsum(alpha)[-1]  # a left-to-right sum: the same whatever the memory layout
+        best[t] = int(np.argmax(alpha))
+    return alpha, best
+
+
+def _forward_filter_loops(post, alpha, stay, switch):
+    """:func:`_forward_filter_numpy` as loops, for numba."""
+    n, k = post.shape
+    best = np.empty(n, dtype=np.int64)
+    fresh = alpha.size == 0
+    out = np.empty(k)
+    if not fresh:
+        out[:] = alpha
+    for t in range(n):
+        total = 0.0
+        for j in range(k):
+            if fresh:
+                out[j] = post[t, j] + _TINY
+            else:
+                out[j] = (stay * out[j] + switch * (1.0 - out[j])) * (post[t, j] + _TINY)
+            total += out[j]
+        fresh = False
+        b = 0
+        for j in range(k):
+            out[j] = out[j] / total
+            if out[j] > out[b]:
+                b = j
+        best[t] = b
+    return out, best
+
+
+try:  # compiled where numba is there (a dependency); the numpy forms otherwise, with the same results
+    import numba
+
+    try:
+        _viterbi_forward = numba.njit(cache=True, nogil=True)(_viterbi_forward_loops)
+        _forward_filter = numba.njit(cache=True, nogil=True)(_forward_filter_loops)
+    except RuntimeError:  # pragma: no cover - no writable cache folder: compile in every process instead
+        _viterbi_forward = numba.njit(nogil=True)(_viterbi_forward_loops)
+        _forward_filter = numba.njit(nogil=True)(_forward_filter_loops)
+except ImportError:  # pragma: no cover - numba is a dependency of librosa
+    _viterbi_forward = _viterbi_forward_numpy
+    _forward_filter = _forward_filter_numpy
 
 
 @dataclass(frozen=True)
@@ -125,16 +236,9 @@ class ChordViterbiDecoder:
             delta = log_emit[0] - math.log(k)
             back[0] = self._states  # never read: the path's first frame has no predecessor
             start = 1
-        for t in range(start, n):
-            order = np.argpartition(delta, k - 2)[-2:]  # the two best previous states
-            first, second = (order[1], order[0]) if delta[order[1]] >= delta[order[0]] else (order[0], order[1])
-            other_k = np.full(k, first)
-            other_k[first] = second  # the best state to switch from, per target state (never itself)
-            switch = delta[other_k] + self._log_switch
-            stay = delta + self._log_stay
-            use_stay = stay >= switch
-            back[t] = np.where(use_stay, self._states, other_k)
-            delta = np.where(use_stay, stay, switch) + log_emit[t]
+        if start < n:
+            delta = _viterbi_forward(np.ascontiguousarray(delta, dtype=np.float64), log_emit, back, start,
+                                     self._log_stay, self._log_switch)
         self._delta = delta
         self._back.append(back)
         self._frames += n
@@ -192,8 +296,13 @@ class ChordOnlineDecoder:
     def process(self, posteriors: np.ndarray) -> list[ChordSegment]:
         post = check_frames(posteriors, self.vocabulary.n_classes, "chord posteriors")
         out: list[ChordSegment] = []
-        for row in post:
-            self._step(self._filter(row), out)
+        if post.shape[0] == 0:
+            return out
+        alpha = _EMPTY if self._alpha is None else self._alpha
+        self._alpha, best = _forward_filter(np.ascontiguousarray(post, dtype=np.float64), alpha, self._stay,
+                                            self._switch)
+        for b in best.tolist():
+            self._step(b, out)
         return out
 
     def flush(self) -> list[ChordSegment]:
@@ -204,16 +313,6 @@ class ChordOnlineDecoder:
             out.append(self._segment(label, self._current_start, self._frame))
         self.reset()
         return out
-
-    def _filter(self, likelihood: np.ndarray) -> int:
-        """Advance the forward probabilities by one frame; return their argmax."""
-        if self._alpha is None:
-            alpha = likelihood + _TINY
-        else:  # predict with the uniform-switching chain: stay * a + switch * (1 - a), since sum(a) = 1
-            alpha = (self._stay * self._alpha + self._switch * (1.0 - self._alpha)) * (likelihood + _TINY)
-        alpha /= math.fsum(alpha.tolist())  # exactly rounded: independent of memory layout
-        self._alpha = alpha
-        return int(np.argmax(alpha))
 
     def _step(self, best: int, out: list[ChordSegment]) -> None:
         i = self._frame

@@ -184,3 +184,34 @@ def test_viterbi_fed_in_blocks_equals_the_whole_file(seed):
 def test_viterbi_decoder_refuses_posteriors_of_another_vocabulary():
     with pytest.raises(ConfigError):
         ChordViterbiDecoder(FULL).process(np.zeros((4, MAJMIN.n_classes)))
+
+
+def test_compiled_kernels_match_the_numpy_forms():
+    """The chord Viterbi's forward pass and the online filter run compiled (numba): the same floats,
+    back-pointers and argmaxes as their numpy forms, ties (lowest class wins) and one-class posteriors
+    included."""
+    from models.decoders import chords as C
+
+    rng = np.random.default_rng(5)
+    n, k = 150, 25
+    for trial in range(4):
+        post = rng.dirichlet(np.full(k, 0.3), size=n)
+        if trial == 2:
+            post = np.round(post, 1)  # coarse: exact ties between classes
+        if trial == 3:
+            post[40:60] = 0.0
+            post[40:60, 7] = 1.0  # every other class at zero: only _TINY keeps them alive
+        log_emit = np.log(post + C._TINY)
+        outs = []
+        for forward in (C._viterbi_forward_numpy, C._viterbi_forward):
+            back = np.zeros((n, k), np.uint8)
+            delta = forward(log_emit[0].copy(), log_emit, back, 1, np.log(0.9), np.log(0.1 / (k - 1)))
+            outs.append((np.asarray(delta), back))
+        assert np.array_equal(outs[0][0], outs[1][0]) and np.array_equal(outs[0][1], outs[1][1])
+        filters = []
+        for forward_filter in (C._forward_filter_numpy, C._forward_filter):
+            alpha, best = forward_filter(post[:70], C._EMPTY, 0.95, 0.05 / (k - 1))
+            alpha, best2 = forward_filter(post[70:], alpha, 0.95, 0.05 / (k - 1))
+            filters.append((alpha, np.concatenate([best, best2])))
+        assert np.array_equal(filters[0][0], filters[1][0]) and np.array_equal(filters[0][1], filters[1][1])
+    assert C._viterbi_forward is not C._viterbi_forward_numpy  # numba is installed: the compiled form runs
