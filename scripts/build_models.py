@@ -8,9 +8,13 @@ as a subprocess of this Python (its output shows as it runs):
 
 1. `featherlight corpus render --task T --out WORK/corpus/T --minutes M --seed S --sources ...`:
    skipped when WORK/corpus/T/corpus.json says the corpus is complete with these settings (a stopped
-   render resumes; other settings in that folder are an error: use another --work);
+   render resumes; other settings in that folder are an error: use another --work); with
+   `--more-renders SEED:MINUTES ...` also one render per extra seed into WORK/corpus/T-seedSEED (same
+   task and render options), and WORK/combined/T gets links to the train files of all of them (named
+   s<seed>_<file>) plus the main corpus's validation split: more pieces and instruments for training,
+   the same validation (a piece's split comes from its id, never from the seed, so no test piece leaks);
 2. `featherlight train --task T --data WORK/corpus/T --out WORK/runs/T --seed S [--epochs N] --device D
-   [--train-options]`, with --resume when WORK/runs/T holds an interrupted (or finished) run; a run
+   [--train-options]` (`--data WORK/combined/T` with --more-renders), with --resume when WORK/runs/T holds an interrupted (or finished) run; a run
    fine-tuned with `--train-options '--init RUN'` gets the starting weights' file, sha256 and source
    run (its command, data and epochs) recorded in the card;
 3. `featherlight export WORK/runs/T --out WORK/export --name T --overwrite`;
@@ -69,12 +73,21 @@ class BuildSettings:
     #: appended to the task in the installed file names and the card's name: "-live" gives drums-live.onnx,
     #: an alternative beside the task's default model (the one named after the task)
     name_suffix: str = ""
+    #: more renders of the same task and render options with other seeds, as (seed, minutes): their train
+    #: splits join the main corpus's for training (pieces keep their split whatever the seed, so no test
+    #: or validation piece enters training); validation stays the main corpus's
+    more_renders: tuple[tuple[int, float], ...] = ()
 
     def model_name(self, task: str) -> str:
         return task + self.name_suffix
 
-    def corpus_dir(self, task: str) -> Path:
-        return self.work / "corpus" / task
+    def corpus_dir(self, task: str, seed: int | None = None) -> Path:
+        """The main corpus of ``task``, or (``seed``) one of ``more_renders``."""
+        return self.work / "corpus" / (task if seed is None else f"{task}-seed{seed}")
+
+    def training_data(self, task: str) -> Path:
+        """What training reads: the main corpus, or with ``more_renders`` a folder of links joining them."""
+        return self.work / "combined" / task if self.more_renders else self.corpus_dir(task)
 
     def run_dir(self, task: str) -> Path:
         return self.work / "runs" / task
@@ -95,16 +108,18 @@ def run_cli(argv: Sequence[str]) -> None:
 
 
 # --- the commands ------------------------------------------------------------------------------------------
-def render_command(s: BuildSettings, task: str) -> list[str]:
-    cmd = ["corpus", "render", "--task", task, "--out", str(s.corpus_dir(task)), "--minutes", f"{s.minutes:g}",
-           "--seed", str(s.seed)]
+def render_command(s: BuildSettings, task: str, more: tuple[int, float] | None = None) -> list[str]:
+    """The main render, or (``more`` = (seed, minutes)) one of the extra renders."""
+    seed, minutes = (s.seed, s.minutes) if more is None else more
+    cmd = ["corpus", "render", "--task", task, "--out", str(s.corpus_dir(task, None if more is None else seed)),
+           "--minutes", f"{minutes:g}", "--seed", str(seed)]
     if s.sources:
         cmd += ["--sources", *s.sources]
     return cmd + [*s.render_options, "--jobs", str(s.jobs), "--no-progress"]
 
 
 def train_command(s: BuildSettings, task: str) -> list[str]:
-    cmd = ["train", "--task", task, "--data", str(s.corpus_dir(task)), "--out", str(s.run_dir(task)),
+    cmd = ["train", "--task", task, "--data", str(s.training_data(task)), "--out", str(s.run_dir(task)),
            "--seed", str(s.seed), "--device", s.device]
     if s.epochs is not None:
         cmd += ["--epochs", str(s.epochs)]
@@ -116,11 +131,14 @@ def export_command(s: BuildSettings, task: str) -> list[str]:
 
 
 # --- the steps ---------------------------------------------------------------------------------------------
-def corpus_is_complete(s: BuildSettings, task: str) -> bool:
-    """True when the task's corpus folder holds a finished render with these minutes, seed and sources.
+def corpus_is_complete(s: BuildSettings, task: str, more: tuple[int, float] | None = None) -> bool:
+    """True when the task's corpus folder (``more``: that extra render's) holds a finished render with these
+    minutes, seed and sources.
 
     A folder rendered with other settings is a :class:`CorpusError` (never re-rendered over)."""
-    manifest = s.corpus_dir(task) / "corpus.json"
+    seed, minutes = (s.seed, s.minutes) if more is None else more
+    folder = s.corpus_dir(task, None if more is None else seed)
+    manifest = folder / "corpus.json"
     if not manifest.is_file():
         return False
     try:
@@ -128,7 +146,7 @@ def corpus_is_complete(s: BuildSettings, task: str) -> bool:
     except (OSError, json.JSONDecodeError) as exc:
         raise CorpusError(f"{manifest} is unreadable ({exc}); remove that corpus folder or use another --work") from None
     config = info.get("config", {})
-    wanted = {"minutes": float(s.minutes), "seed": s.seed,
+    wanted = {"minutes": float(minutes), "seed": seed,
               "sources": sorted(str(Path(p).resolve()) for p in s.sources)}
     found = {"minutes": float(config.get("minutes", -1)), "seed": config.get("seed"),
              "sources": sorted(str(Path(p).resolve()) for p in config.get("sources", []))}
@@ -139,9 +157,32 @@ def corpus_is_complete(s: BuildSettings, task: str) -> bool:
         found[key] = config.get(key, defaults.get(key))
     if found != wanted:
         diff = ", ".join(f"{k} {found[k]} (wanted {wanted[k]})" for k in wanted if found[k] != wanted[k])
-        raise CorpusError(f"{s.corpus_dir(task)} holds a corpus rendered with other settings: {diff}; "
+        raise CorpusError(f"{folder} holds a corpus rendered with other settings: {diff}; "
                           "use another --work folder or the same --minutes/--seed/--sources")
     return bool(info.get("complete"))
+
+
+def combine_corpora(s: BuildSettings, task: str) -> Path:
+    """WORK/combined/TASK: ``train/`` holds links to the train files of the main corpus and of every extra
+    render (named ``s<seed>_<file>``, so equal names of two renders stay apart), ``valid`` links the main
+    corpus's validation split. Rebuilt on every call from the corpora as they are; returns the folder."""
+    out = s.training_data(task)
+    train = out / "train"
+    train.mkdir(parents=True, exist_ok=True)
+    for old in train.iterdir():  # only links live here: what this function made last time
+        if old.is_symlink():
+            old.unlink()
+    for seed in (s.seed, *(seed for seed, _ in s.more_renders)):
+        source = s.corpus_dir(task, None if seed == s.seed else seed) / "train"
+        if not source.is_dir():
+            raise CorpusError(f"{source} is missing; the render of seed {seed} did not finish: run this script again")
+        for f in sorted(source.iterdir()):
+            (train / f"s{seed}_{f.name}").symlink_to(f.resolve())
+    valid = out / "valid"
+    if valid.is_symlink():
+        valid.unlink()
+    valid.symlink_to((s.corpus_dir(task) / "valid").resolve(), target_is_directory=True)
+    return out
 
 
 def _parse_command_options(register: Callable, command: Sequence[str], options: Sequence[str],
@@ -217,6 +258,17 @@ def record_build(card_path: Path, s: BuildSettings, task: str, build_argv: Seque
         "corpus_seed": s.seed,
         "train_seed": training.get("seed", s.seed),
     })
+    if s.more_renders:
+        more = []
+        for seed, minutes in s.more_renders:
+            path = s.corpus_dir(task, seed) / "corpus.json"
+            info = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            more.append({"seed": seed, "minutes": minutes, "summary": info.get("summary"),
+                         "render_command": ["featherlight", *render_command(s, task, (seed, minutes))]})
+        training["more_renders"] = more
+        training["combined_training_data"] = (f"{s.training_data(task)}: the train splits of the main render "
+                                              "and of more_renders (links made by scripts/build_models.py), "
+                                              "validation of the main render")
     init = _init_record(s.run_dir(task))
     if init:
         training["init_weights"] = init
@@ -285,10 +337,14 @@ def install(s: BuildSettings, task: str, ask: Callable[[str], bool] = _confirm) 
 def build_task(s: BuildSettings, task: str, *, run: CommandRunner = run_cli, build_argv: Sequence[str] = (),
                ask: Callable[[str], bool] = _confirm) -> tuple[Path, Path]:
     """The whole pipeline for one task; returns the installed (onnx, card) paths."""
-    if corpus_is_complete(s, task):
-        print(f"{task}: corpus {s.corpus_dir(task)} is complete; not rendering", flush=True)
-    else:
-        run(render_command(s, task))
+    for more in (None, *s.more_renders):
+        if corpus_is_complete(s, task, more):
+            print(f"{task}: corpus {s.corpus_dir(task, None if more is None else more[0])} is complete; not "
+                  "rendering", flush=True)
+        else:
+            run(render_command(s, task, more))
+    if s.more_renders:
+        combine_corpora(s, task)
     train = train_command(s, task)
     if (s.run_dir(task) / "state.json").is_file():
         print(f"{task}: resuming the run in {s.run_dir(task)}", flush=True)
@@ -326,6 +382,10 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
     parser.add_argument("--name-suffix", default="", metavar="SUFFIX",
                         help="install as <task>SUFFIX (e.g. --name-suffix=-live: drums-live.onnx), an alternative "
                              "model beside the task's default <task>.onnx")
+    parser.add_argument("--more-renders", nargs="+", default=[], metavar="SEED:MINUTES",
+                        help="more renders with other seeds (same task and render options) whose train splits join "
+                             "the main corpus's for training, e.g. --more-renders 1:360; validation stays the "
+                             "main corpus's")
     args = parser.parse_args(argv)
     try:
         from models.runtime.analyze_cli import parse_tasks
@@ -340,12 +400,23 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
         if missing:
             raise ConfigError(f"--sources folder(s) not found: {', '.join(missing)}; give the POP909 / Groove MIDI "
                               "folders named in the README's data section")
+        more_renders = []
+        for item in args.more_renders:
+            try:
+                seed_text, minutes_text = item.split(":")
+                more = (int(seed_text), float(minutes_text))
+            except ValueError:
+                raise ConfigError(f"--more-renders {item!r}: give SEED:MINUTES, e.g. 1:360") from None
+            if more[1] <= 0 or more[0] == args.seed or more[0] in (m[0] for m in more_renders):
+                raise ConfigError(f"--more-renders {item!r}: minutes must be > 0 and each seed other than --seed "
+                                  f"({args.seed}) and given once")
+            more_renders.append(more)
         settings = BuildSettings(work=args.work, tasks=parse_tasks(args.tasks), sources=tuple(args.sources),
                                  minutes=args.minutes, seed=args.seed, epochs=args.epochs, device=args.device,
                                  jobs=args.jobs, out=args.out, overwrite=args.overwrite,
                                  render_options=tuple(shlex.split(args.render_options)),
                                  train_options=tuple(shlex.split(args.train_options)),
-                                 name_suffix=args.name_suffix)
+                                 name_suffix=args.name_suffix, more_renders=tuple(more_renders))
         check_train_options(settings.train_options)
         build_argv = ["scripts/build_models.py", *(sys.argv[1:] if argv is None else argv)]
         for task in settings.tasks:

@@ -553,3 +553,50 @@ def test_models_report_refuses_a_bad_extra(tiny_models, tmp_path, capsys):
     report = load_script("models_report")
     assert report.main(["--real-dev", str(tmp_path), "--extra", "drums", f"--model=onsets={tiny_models['onsets']}"]) == 2
     assert "write TASK=DIR" in capsys.readouterr().err
+
+
+def test_build_models_more_renders_join_the_training_data(tmp_path):
+    """--more-renders: one render per extra seed, training on links to every train split (seed-prefixed
+    names), validation from the main render only, each extra render's command in the card."""
+    build = load_script("build_models")
+    from models.runtime.card import load_card
+
+    work, out = tmp_path / "work", tmp_path / "bundled"
+
+    class WithFiles(FakePipeline):
+        def __call__(self, argv):
+            super().__call__(argv)
+            argv = list(map(str, argv))
+            if argv[:2] == ["corpus", "render"]:
+                root = Path(argv[argv.index("--out") + 1])
+                seed = argv[argv.index("--seed") + 1]
+                for split in ("train", "valid", "test"):
+                    (root / split).mkdir(exist_ok=True)
+                    (root / split / "onsets_00001.flac").write_text(f"{split} of seed {seed}")
+
+    fake = WithFiles([])
+    argv = ["--tasks", "onsets", "--work", str(work), "--minutes", "0.3", "--epochs", "1", "--seed", "5",
+            "--device", "cpu", "--jobs", "1", "--out", str(out), "--more-renders", "7:0.5", "8:0.2"]
+    assert build.main(argv, run=fake, ask=lambda q: False) == 0
+    renders = [c for c in fake.calls if c[:2] == ["corpus", "render"]]
+    assert [(c[c.index("--out") + 1], c[c.index("--seed") + 1], c[c.index("--minutes") + 1]) for c in renders] == [
+        (str(work / "corpus" / "onsets"), "5", "0.3"), (str(work / "corpus" / "onsets-seed7"), "7", "0.5"),
+        (str(work / "corpus" / "onsets-seed8"), "8", "0.2")]
+    train = next(c for c in fake.calls if c[0] == "train")
+    assert train[train.index("--data") + 1] == str(work / "combined" / "onsets")
+    combined = work / "combined" / "onsets"
+    assert sorted(p.name for p in (combined / "train").iterdir()) == [
+        "s5_onsets_00001.flac", "s7_onsets_00001.flac", "s8_onsets_00001.flac"]
+    assert (combined / "train" / "s7_onsets_00001.flac").read_text() == "train of seed 7"
+    assert (combined / "valid" / "onsets_00001.flac").read_text() == "valid of seed 5"
+    tr = load_card(out / "onsets.json").training
+    assert [m["seed"] for m in tr["more_renders"]] == [7, 8]
+    assert tr["more_renders"][0]["render_command"] == ["featherlight", *renders[1]]
+    assert tr["train_command"] == ["featherlight", *train]
+    # again: nothing re-rendered, the links rebuilt the same
+    fake.calls.clear()
+    assert build.main(argv + ["--overwrite"], run=fake, ask=lambda q: False) == 0
+    assert not [c for c in fake.calls if c[:2] == ["corpus", "render"]]
+    assert len(list((combined / "train").iterdir())) == 3
+    for bad in (["--more-renders", "5:1"], ["--more-renders", "x"], ["--more-renders", "7:1", "7:2"]):
+        assert build.main(argv[:-3] + bad, run=fake, ask=lambda q: False) == 2
