@@ -299,6 +299,12 @@ def _init_record(run_dir: Path) -> dict | None:
                           source_init_weights=tr.get("init_weights"))
         return record
     source = Path(init["path"]).parent
+    made_by = Path(init["path"]).with_suffix(".json")  # a weights file written by a script, e.g. deepen_model.py
+    if Path(init["path"]).suffix == ".safetensors" and made_by.is_file():
+        try:
+            record["made_by"] = json.loads(made_by.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            pass
     if (source / "config.json").is_file():
         parent = json.loads((source / "config.json").read_text(encoding="utf-8"))
         record.update(source_command=parent.get("command"), source_data=parent.get("data"))

@@ -600,3 +600,64 @@ def test_build_models_more_renders_join_the_training_data(tmp_path):
     assert len(list((combined / "train").iterdir())) == 3
     for bad in (["--more-renders", "5:1"], ["--more-renders", "x"], ["--more-renders", "7:1", "7:2"]):
         assert build.main(argv[:-3] + bad, run=fake, ask=lambda q: False) == 2
+
+
+def test_deepen_model_keeps_the_function_and_grows_the_context(tmp_path, capsys):
+    """scripts/deepen_model.py: the deepened network computes what the exported model computes (ONNX
+    model vs the new torch network on other audio), with the new layers' context; build_models records
+    the script's side file when a run starts from its weights."""
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file, save_file
+
+    from desktop_app.cli import main as cli
+    from models.audio import write_audio
+    from models.frontend import FrontEnd
+    from models.runtime.onnx_model import OnnxTaskModel
+    from models.training.nets import NetConfig, TaskNet
+
+    run = tmp_path / "run"
+    FakePipeline._fake_run(run, "pitch", ["train"])
+    weights = load_file(str(run / "best.safetensors"))
+    g = torch.Generator().manual_seed(1)
+    for key in weights:  # non-trivial batch norms (the export keeps them as named tensors)
+        if "norm" in key and key.endswith(("running_mean", "bias")):
+            weights[key] = torch.randn(weights[key].shape, generator=g) * 0.3
+        elif "norm" in key and key.endswith(("running_var", "weight")):
+            weights[key] = torch.rand(weights[key].shape, generator=g) + 0.5
+    save_file(weights, str(run / "best.safetensors"))
+    assert cli(["export", str(run), "--out", str(tmp_path / "m"), "--name", "pitch"]) == 0
+    data = tmp_path / "data"
+    data.mkdir()
+    t = np.arange(16000 * 2) / 16000
+    for i, f0 in enumerate((220.0, 330.0, 440.0)):
+        write_audio(data / f"tone{i}.wav", (0.3 * np.sin(2 * np.pi * f0 * t)).astype(np.float32), 16000)
+    deepen = load_script("deepen_model")
+    out = tmp_path / "init" / "pitch-deep.safetensors"
+    args = [str(tmp_path / "m" / "pitch.onnx"), "--data", str(data), "--kernel", "2", "3", "--dilation", "4", "2",
+            "--out", str(out)]
+    assert deepen.main(args) == 0
+    assert "receptive field" in capsys.readouterr().out
+    net_json = json.loads(out.with_suffix(".net.json").read_text())
+    assert net_json["temporal_kernel"] == [3, 3, 2, 3] and net_json["temporal_dilation"] == [1, 2, 4, 2]
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["command"] == ["scripts/deepen_model.py", *args] and record["max_abs_diff"] < 1e-4
+    base = OnnxTaskModel(tmp_path / "m" / "pitch.onnx")
+    config = NetConfig.from_dict({**json.loads((run / "config.json").read_text())["net"], **net_json})
+    net = TaskNet(config).eval()
+    net.load_state_dict(load_file(str(out)))
+    assert config.receptive_field_frames == 1 + 4 + 6 + 8  # conv2d (3, 3), old (3, 3) x (1, 2), new (2, 3) x (4, 2)
+    rng = np.random.default_rng(0)
+    features = FrontEnd().compute(rng.normal(0, 0.1, 16000).astype(np.float32)).astype(np.float32)
+    with torch.no_grad():
+        ours = net(torch.from_numpy(features).unsqueeze(0))[0].numpy()
+    theirs = base.run_offline(features)
+    assert theirs.shape == ours.shape
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    assert deepen.main(args) == 2  # never overwrites
+    assert "already exist" in capsys.readouterr().err
+    assert deepen.main(args[:-1] + [str(tmp_path / "x.pt")]) == 2
+    assert "name the weights file" in capsys.readouterr().err
+    # build_models records where the starting weights came from
+    build = load_script("build_models")
+    (run / "config.json").write_text(json.dumps({"init": {"path": str(out), "sha256": "x"}}))
+    assert build._init_record(run)["made_by"]["command"][0] == "scripts/deepen_model.py"

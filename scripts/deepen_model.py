@@ -1,0 +1,144 @@
+"""Deepen an exported model: append temporal layers that start as the identity, for fine-tuning.
+
+    .venv/bin/python scripts/deepen_model.py resources/models/pitch.onnx --data WORK/corpus/pitch/train \
+        --kernel 2 2 --dilation 8 16 --out WORK/init/pitch-deep.safetensors
+
+The new layers (one per --kernel / --dilation pair, as wide as the model's last temporal layer) go between
+the last temporal layer and the head. Each starts as the identity: its convolution passes its input
+channel to the same output channel at the current frame (the last tap of the causal kernel) and nothing
+else, and its batch norm is set from the statistics of its input on --data (mean and variance back in
+place of the normalisation), so the deepened network computes what the model computed (the script checks
+this, in eval mode, on --data) while its receptive field grows by sum((kernel - 1) * dilation) frames of
+past context. Fine-tune from the result with
+
+    featherlight train ... --init WORK/init/pitch-deep.safetensors --net WORK/init/pitch-deep.net.json
+
+(what ``scripts/build_models.py --train-options`` passes). Written next to the weights: ``<stem>.net.json``
+(the deepened network's temporal settings, for ``--net``) and ``<stem>.json`` (this command, the source
+model's sha256, the largest output difference found), which build_models records in the model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+CALIBRATION_FRAMES = 60_000  # ten minutes of front-end frames for the batch-norm statistics
+
+
+def calibration_features(folder: Path, cache: Path, max_frames: int = CALIBRATION_FRAMES) -> list[np.ndarray]:
+    """Front-end features of every 7th audio file under ``folder`` (sorted), up to ``max_frames`` frames."""
+    from models.annotations.dataset import find_audio_files
+    from models.training.data import cached_features
+
+    out, frames = [], 0
+    for path in find_audio_files(folder)[::7]:
+        features = np.array(cached_features(path, cache))
+        out.append(features)
+        frames += features.shape[0]
+        if frames >= max_frames:
+            break
+    return out
+
+
+def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], dilations: list[int]):
+    """(deepened TaskNet, largest |old - new| output on the calibration's first file)."""
+    import torch
+
+    from models.training.nets import NetConfig, TaskNet
+    from models.training.onnx_weights import _calibrate, weights_from_onnx
+
+    old, _ = weights_from_onnx(onnx_path, calibration)
+    width = old.config.temporal_channels[-1]
+    cfg = old.config.to_dict()
+    cfg["temporal_channels"] = (*old.config.temporal_channels, *([width] * len(kernels)))
+    cfg["temporal_kernel"] = (*old.config.temporal_kernel, *kernels)
+    cfg["temporal_dilation"] = (*old.config.temporal_dilation, *dilations)
+    new = TaskNet(NetConfig.from_dict(cfg)).eval()
+    state = new.state_dict()
+    state.update({k: v.clone() for k, v in old.state_dict().items()})  # the head keeps its name and shape
+    n_old = len(old.temporal)
+    channels = torch.arange(width)
+    for i in range(n_old, len(new.temporal)):
+        weight = torch.zeros_like(state[f"temporal.{i}.conv.weight"])
+        weight[channels, channels, -1] = 1.0  # the last tap is the current frame (causal convolution)
+        state[f"temporal.{i}.conv.weight"] = weight
+        state[f"temporal.{i}.conv.bias"] = torch.zeros_like(state[f"temporal.{i}.conv.bias"])
+    new.load_state_dict(state)
+    added = list(new.norm1d[n_old:])
+    with torch.no_grad():
+        for norm in added:  # identity while their input statistics are measured
+            norm.running_mean.zero_()
+            norm.running_var.fill_(1.0 - norm.eps)
+            norm.weight.fill_(1.0)
+            norm.bias.zero_()
+        means, variances = _calibrate(new, added, calibration)
+        for norm, mean, var in zip(added, means, variances):  # normalise, then put mean and scale back
+            norm.running_mean.copy_(mean)
+            norm.running_var.copy_(var)
+            norm.weight.copy_(torch.sqrt(var + norm.eps))
+            norm.bias.copy_(mean)
+        x = torch.from_numpy(np.ascontiguousarray(calibration[0], dtype=np.float32)).unsqueeze(0)
+        diff = float((old(x) - new(x)).abs().max())
+    return new, diff
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", type=Path, help="exported model (.onnx with its .json card)")
+    parser.add_argument("--data", type=Path, required=True, help="folder of the task's training audio (calibration)")
+    parser.add_argument("--kernel", type=int, nargs="+", required=True, help="kernel of each new layer")
+    parser.add_argument("--dilation", type=int, nargs="+", required=True, help="dilation of each new layer")
+    parser.add_argument("--out", type=Path, required=True, help="weights to write (.safetensors)")
+    parser.add_argument("--cache", type=Path, default=None, help="feature cache (default: OUT's folder/cache)")
+    args = parser.parse_args(argv)
+    from models.errors import ConfigError, FeatherlightError
+
+    try:
+        if len(args.kernel) != len(args.dilation) or min(args.kernel) < 1 or min(args.dilation) < 1:
+            raise ConfigError("give one --kernel and one --dilation (each >= 1) per new layer")
+        if args.out.suffix != ".safetensors":
+            raise ConfigError(f"--out {args.out}: name the weights file <name>.safetensors")
+        sidecars = [args.out, args.out.with_suffix(".net.json"), args.out.with_suffix(".json")]
+        existing = [str(p) for p in sidecars if p.exists()]
+        if existing:
+            raise ConfigError(f"{', '.join(existing)} already exist(s); remove them or choose another --out")
+        calibration = calibration_features(args.data, args.cache or args.out.parent / "cache")
+        if not calibration:
+            raise ConfigError(f"--data {args.data}: no audio files to calibrate on")
+        net, diff = deepen(args.model, calibration, args.kernel, args.dilation)
+        if diff > 1e-4:
+            raise ConfigError(f"the deepened network differs from {args.model} by {diff:.2e}; not written")
+        from safetensors.torch import save_file
+
+        from models.fileio import atomic_path, atomic_write_bytes
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(args.out) as tmp:
+            save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp))
+        cfg = net.config.to_dict()
+        net_json = {k: list(cfg[k]) for k in ("temporal_channels", "temporal_kernel", "temporal_dilation")}
+        atomic_write_bytes(args.out.with_suffix(".net.json"), json.dumps(net_json).encode())
+        record = {"command": ["scripts/deepen_model.py", *(sys.argv[1:] if argv is None else argv)],
+                  "source_model": str(args.model),
+                  "source_sha256": hashlib.sha256(args.model.read_bytes()).hexdigest(),
+                  "max_abs_diff": diff, "net": net_json}
+        atomic_write_bytes(args.out.with_suffix(".json"), json.dumps(record, indent=1).encode())
+        n_params = sum(p.numel() for p in net.parameters())
+        print(f"wrote {args.out} ({n_params:,} parameters, receptive field {net.config.receptive_field_frames} "
+              f"frames, max |old - new| {diff:.1e}) and {args.out.with_suffix('.net.json')}")
+    except FeatherlightError as exc:
+        print(f"deepen_model: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    sys.exit(main())
