@@ -15,8 +15,8 @@ as a subprocess of this Python (its output shows as it runs):
    the same validation (a piece's split comes from its id, never from the seed, so no test piece leaks);
 2. `featherlight train --task T --data WORK/corpus/T --out WORK/runs/T --seed S [--epochs N] --device D
    [--train-options]` (`--data WORK/combined/T` with --more-renders), with --resume when WORK/runs/T
-   holds an interrupted (or finished) run; a run fine-tuned with `--train-options '--init RUN'` gets the starting weights' file, sha256 and source
-   run (its command, data and epochs) recorded in the card;
+   holds an interrupted (or finished) run; a run fine-tuned with `--train-options '--init RUN'` gets the
+   starting weights' file, sha256 and source run (its command, data and epochs) recorded in the card;
 3. `featherlight export WORK/runs/T --out WORK/export --name T --overwrite`;
 4. the card's "training" block gets the build facts: the render and train commands, the data sources
    (POP909, Groove MIDI: what the corpus was rendered from), corpus minutes and seed, training seed, and
