@@ -47,8 +47,29 @@ def calibration_features(folder: Path, cache: Path, max_frames: int = CALIBRATIO
     return out
 
 
-def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], dilations: list[int]):
-    """(deepened TaskNet, largest |old - new| output on the calibration's first file)."""
+def delay_taps(kernels: list[int], dilations: list[int], delay: int) -> list[int]:
+    """How many dilation steps into the past each new layer's identity tap sits so that the new layers
+    together delay their input by ``delay`` frames (larger dilations first); ConfigError if these layers
+    cannot make that delay."""
+    from models.errors import ConfigError
+
+    steps = [0] * len(kernels)
+    left = delay
+    for i in sorted(range(len(kernels)), key=lambda i: -dilations[i]):
+        steps[i] = min(kernels[i] - 1, left // dilations[i])
+        left -= steps[i] * dilations[i]
+    if left:
+        raise ConfigError(f"--delay {delay}: the new layers (kernels {kernels}, dilations {dilations}) cannot delay "
+                          f"by {delay} frames; a layer of kernel k and dilation d delays by 0, d, ..., (k - 1) * d")
+    return steps
+
+
+def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], dilations: list[int], delay: int = 0):
+    """(deepened TaskNet, largest |old - new| output on the calibration's first file).
+
+    With ``delay`` the new layers pass their input on ``delay`` frames later, so the deepened network's
+    frame ``t`` is the model's frame ``t - delay`` (compared there): fine-tune it with the model's lookahead
+    plus ``delay`` and it starts where the model was, with ``delay`` more frames of the future in view."""
     import torch
 
     from models.training.nets import NetConfig, TaskNet
@@ -65,9 +86,11 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
     state.update({k: v.clone() for k, v in old.state_dict().items()})  # the head keeps its name and shape
     n_old = len(old.temporal)
     channels = torch.arange(width)
-    for i in range(n_old, len(new.temporal)):
+    steps = delay_taps(kernels, dilations, delay)
+    for i, back in zip(range(n_old, len(new.temporal)), steps):
         weight = torch.zeros_like(state[f"temporal.{i}.conv.weight"])
-        weight[channels, channels, -1] = 1.0  # the last tap is the current frame (causal convolution)
+        # the last tap is the current frame (causal convolution), the one before it `dilation` frames back
+        weight[channels, channels, -1 - back] = 1.0
         state[f"temporal.{i}.conv.weight"] = weight
         state[f"temporal.{i}.conv.bias"] = torch.zeros_like(state[f"temporal.{i}.conv.bias"])
     new.load_state_dict(state)
@@ -85,7 +108,10 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
             norm.weight.copy_(torch.sqrt(var + norm.eps))
             norm.bias.copy_(mean)
         x = torch.from_numpy(np.ascontiguousarray(calibration[0], dtype=np.float32)).unsqueeze(0)
-        diff = float((old(x) - new(x)).abs().max())
+        before, after = old(x), new(x)
+        if delay:
+            before, after = before[:, : before.shape[1] - delay], after[:, delay:]  # (1, T, outputs)
+        diff = float((before - after).abs().max())
     return new, diff
 
 
@@ -95,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="folder of the task's training audio (calibration)")
     parser.add_argument("--kernel", type=int, nargs="+", required=True, help="kernel of each new layer")
     parser.add_argument("--dilation", type=int, nargs="+", required=True, help="dilation of each new layer")
+    parser.add_argument("--delay", type=int, default=0,
+                        help="the new layers delay by this many frames (train with the model's lookahead plus this)")
     parser.add_argument("--out", type=Path, required=True, help="weights to write (.safetensors)")
     parser.add_argument("--cache", type=Path, default=None, help="feature cache (default: OUT's folder/cache)")
     args = parser.parse_args(argv)
@@ -112,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         calibration = calibration_features(args.data, args.cache or args.out.parent / "cache")
         if not calibration:
             raise ConfigError(f"--data {args.data}: no audio files to calibrate on")
-        net, diff = deepen(args.model, calibration, args.kernel, args.dilation)
+        if args.delay < 0:
+            raise ConfigError(f"--delay must be >= 0, got {args.delay}")
+        delay_taps(args.kernel, args.dilation, args.delay)  # before the calibration work
+        net, diff = deepen(args.model, calibration, args.kernel, args.dilation, args.delay)
         if diff > 1e-4:
             raise ConfigError(f"the deepened network differs from {args.model} by {diff:.2e}; not written")
         from safetensors.torch import save_file
@@ -128,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         record = {"command": ["scripts/deepen_model.py", *(sys.argv[1:] if argv is None else argv)],
                   "source_model": str(args.model),
                   "source_sha256": hashlib.sha256(args.model.read_bytes()).hexdigest(),
-                  "max_abs_diff": diff, "net": net_json}
+                  "max_abs_diff": diff, "net": net_json, "delay_frames": args.delay,
+                  "lookahead_frames": net.config.lookahead_frames + args.delay}
         atomic_write_bytes(args.out.with_suffix(".json"), json.dumps(record, indent=1).encode())
         n_params = sum(p.numel() for p in net.parameters())
         print(f"wrote {args.out} ({n_params:,} parameters, receptive field {net.config.receptive_field_frames} "

@@ -657,6 +657,18 @@ def test_deepen_model_keeps_the_function_and_grows_the_context(tmp_path, capsys)
     assert "already exist" in capsys.readouterr().err
     assert deepen.main(args[:-1] + [str(tmp_path / "x.pt")]) == 2
     assert "name the weights file" in capsys.readouterr().err
+    # --delay: the new layers pass the model's output on later (4 + 2 * 2 frames), for a larger lookahead
+    late = tmp_path / "init" / "pitch-late.safetensors"
+    assert deepen.main(args[:-1] + [str(late), "--delay", "7"]) == 2  # 7 is no sum of taps 0/4 and 0/2/4
+    assert "cannot delay by 7" in capsys.readouterr().err and not late.exists()
+    assert deepen.main(args[:-1] + [str(late), "--delay", "8"]) == 0
+    record = json.loads(late.with_suffix(".json").read_text())
+    assert record["delay_frames"] == 8 and record["lookahead_frames"] == config.lookahead_frames + 8
+    net.load_state_dict(load_file(str(late)))
+    with torch.no_grad():
+        delayed = net(torch.from_numpy(features).unsqueeze(0))[0].numpy()
+    np.testing.assert_allclose(delayed[8:], theirs[:-8], atol=1e-4)
+    assert np.abs(delayed[:8] - theirs[:8]).max() > 1e-3  # not the identity
     # build_models records where the starting weights came from
     build = load_script("build_models")
     (run / "config.json").write_text(json.dumps({"init": {"path": str(out), "sha256": "x"}}))
