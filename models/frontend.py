@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy import fft as scipy_fft
 
 from models.errors import ConfigError
 
@@ -161,7 +162,9 @@ class FrontEnd:
         span = self._buffer[first : first + (n_new - 1) * cfg.hop_samples + cfg.window_samples]
         frames = np.lib.stride_tricks.sliding_window_view(span, cfg.window_samples)[:: cfg.hop_samples] * self._window
         filterbank = self._filterbank
-        spectrum = np.abs(np.fft.rfft(frames, n=cfg.n_fft, axis=1)[:, : filterbank.shape[0]]).astype(np.float32)
+        # float32 from here on, as the torch front-end and the networks (the FFT of a frame is computed
+        # alone, in the same operations whatever the block: streaming frames equal offline ones)
+        spectrum = np.abs(scipy_fft.rfft(frames.astype(np.float32), n=cfg.n_fft, axis=1, workers=1)[:, : filterbank.shape[0]])
         features = np.log1p(np.float32(cfg.log_gain) * (spectrum @ filterbank))
         self._next_frame += n_new
         # drop samples no future frame needs
