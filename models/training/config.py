@@ -110,7 +110,11 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
     # within 15 dB of its peak did not help either (fine-tuned: 0.861-0.863 on those labels). More data
     # helps a little: the bundled model is this shape fine-tuned 4 epochs on the 120-minute render's train
     # split plus a 360-minute render of seed 1 (build_models --more-renders 1:360; 374 minutes, 3.9x):
-    # validation F1 0.837 -> 0.844, test 0.874 -> 0.883 (precision 0.948, recall 0.826).
+    # validation F1 0.837 -> 0.844, test 0.874 -> 0.883 (precision 0.948, recall 0.826). More future on top
+    # of that (2026-12-06, not bundled): the bundled model with three more layers (kernel 3, dilations 4, 8,
+    # 16; 349k parameters, 56 M MACs/s) that start as a delay (scripts/deepen_model.py --delay), fine-tuned on
+    # the same 474 minutes with lookahead 18 (4 epochs) or 26 (3 epochs): validation F1 0.855 both, test 0.888
+    # and 0.883, and 212 / 292 ms latency in the live view, which takes the same model as file analysis.
     return NetConfig(**common, temporal_channels=(128, 128, 128), temporal_kernel=(1, 3, 3),
                      temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
 
