@@ -1,8 +1,8 @@
 """The shared front-end: one log-frequency magnitude spectrogram per 10 ms hop, for every task.
 
-numpy only (runtime side). Frame ``i`` describes time ``i * hop / sample_rate`` and is computed from a
-Hann window *centred* on that time, so the front-end looks ``window/2`` samples ahead (32 ms with the
-defaults); samples before t = 0 are zeros. The same :class:`FrontEnd` object serves offline analysis
+numpy and scipy only (runtime side; float32 from the FFT on, like the torch front-end). Frame ``i``
+describes time ``i * hop / sample_rate`` and is computed from a Hann window *centred* on that time, so
+the front-end looks ``window/2`` samples ahead (32 ms with the defaults); samples before t = 0 are zeros. The same :class:`FrontEnd` object serves offline analysis
 (feed the whole file, then :meth:`FrontEnd.flush`) and streaming (feed blocks of any size), and both give
 the same frames: a frame is computed once its window is complete, from exactly the same samples.
 
