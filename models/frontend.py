@@ -2,9 +2,10 @@
 
 numpy and scipy only (runtime side; float32 from the FFT on, like the torch front-end). Frame ``i``
 describes time ``i * hop / sample_rate`` and is computed from a Hann window *centred* on that time, so
-the front-end looks ``window/2`` samples ahead (32 ms with the defaults); samples before t = 0 are zeros. The same :class:`FrontEnd` object serves offline analysis
-(feed the whole file, then :meth:`FrontEnd.flush`) and streaming (feed blocks of any size), and both give
-the same frames: a frame is computed once its window is complete, from exactly the same samples.
+the front-end looks ``window/2`` samples ahead (32 ms with the defaults); samples before t = 0 are zeros.
+The same :class:`FrontEnd` object serves offline analysis (feed the whole file, then
+:meth:`FrontEnd.flush`) and streaming (feed blocks of any size), and both give the same frames: a frame
+is computed once its window is complete, from exactly the same samples.
 
 Bins are spaced ``bins_per_octave`` per octave from ``fmin_hz`` (3 per semitone by default, A0 upwards,
 8 octaves). Each bin is a triangular filter over the zero-padded FFT; where the FFT is coarser than the
@@ -164,7 +165,8 @@ class FrontEnd:
         filterbank = self._filterbank
         # float32 from here on, as the torch front-end and the networks (the FFT of a frame is computed
         # alone, in the same operations whatever the block: streaming frames equal offline ones)
-        spectrum = np.abs(scipy_fft.rfft(frames.astype(np.float32), n=cfg.n_fft, axis=1, workers=1)[:, : filterbank.shape[0]])
+        spectrum = scipy_fft.rfft(frames.astype(np.float32), n=cfg.n_fft, axis=1, workers=1)
+        spectrum = np.abs(spectrum[:, : filterbank.shape[0]])
         features = np.log1p(np.float32(cfg.log_gain) * (spectrum @ filterbank))
         self._next_frame += n_new
         # drop samples no future frame needs

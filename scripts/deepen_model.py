@@ -49,19 +49,18 @@ def calibration_features(folder: Path, cache: Path, max_frames: int = CALIBRATIO
 
 def delay_taps(kernels: list[int], dilations: list[int], delay: int) -> list[int]:
     """How many dilation steps into the past each new layer's identity tap sits so that the new layers
-    together delay their input by ``delay`` frames (larger dilations first); ConfigError if these layers
-    cannot make that delay."""
+    together delay their input by ``delay`` frames (of the ways to do it, one with the fewest steps);
+    ConfigError if these layers cannot make that delay."""
+    import itertools
+
     from models.errors import ConfigError
 
-    steps = [0] * len(kernels)
-    left = delay
-    for i in sorted(range(len(kernels)), key=lambda i: -dilations[i]):
-        steps[i] = min(kernels[i] - 1, left // dilations[i])
-        left -= steps[i] * dilations[i]
-    if left:
+    ways = [s for s in itertools.product(*(range(k) for k in kernels))
+            if sum(step * d for step, d in zip(s, dilations)) == delay]
+    if not ways:
         raise ConfigError(f"--delay {delay}: the new layers (kernels {kernels}, dilations {dilations}) cannot delay "
                           f"by {delay} frames; a layer of kernel k and dilation d delays by 0, d, ..., (k - 1) * d")
-    return steps
+    return list(min(ways, key=sum))
 
 
 def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], dilations: list[int], delay: int = 0):
