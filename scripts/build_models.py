@@ -82,8 +82,9 @@ class BuildSettings:
         return task + self.name_suffix
 
     def corpus_dir(self, task: str, seed: int | None = None) -> Path:
-        """The main corpus of ``task``, or (``seed``) one of ``more_renders``."""
-        return self.work / "corpus" / (task if seed is None else f"{task}-seed{seed}")
+        """The main corpus of ``task`` (``seed`` None or the main seed), else the render of that ``seed``
+        from ``more_renders``."""
+        return self.work / "corpus" / (task if seed in (None, self.seed) else f"{task}-seed{seed}")
 
     def training_data(self, task: str) -> Path:
         """What training reads: the main corpus, or with ``more_renders`` a folder of links joining them."""
@@ -111,7 +112,7 @@ def run_cli(argv: Sequence[str]) -> None:
 def render_command(s: BuildSettings, task: str, more: tuple[int, float] | None = None) -> list[str]:
     """The main render, or (``more`` = (seed, minutes)) one of the extra renders."""
     seed, minutes = (s.seed, s.minutes) if more is None else more
-    cmd = ["corpus", "render", "--task", task, "--out", str(s.corpus_dir(task, None if more is None else seed)),
+    cmd = ["corpus", "render", "--task", task, "--out", str(s.corpus_dir(task, seed)),
            "--minutes", f"{minutes:g}", "--seed", str(seed)]
     if s.sources:
         cmd += ["--sources", *s.sources]
@@ -137,7 +138,7 @@ def corpus_is_complete(s: BuildSettings, task: str, more: tuple[int, float] | No
 
     A folder rendered with other settings is a :class:`CorpusError` (never re-rendered over)."""
     seed, minutes = (s.seed, s.minutes) if more is None else more
-    folder = s.corpus_dir(task, None if more is None else seed)
+    folder = s.corpus_dir(task, seed)
     manifest = folder / "corpus.json"
     if not manifest.is_file():
         return False
@@ -173,7 +174,7 @@ def combine_corpora(s: BuildSettings, task: str) -> Path:
         if old.is_symlink():
             old.unlink()
     for seed in (s.seed, *(seed for seed, _ in s.more_renders)):
-        source = s.corpus_dir(task, None if seed == s.seed else seed) / "train"
+        source = s.corpus_dir(task, seed) / "train"
         if not source.is_dir():
             raise CorpusError(f"{source} is missing; the render of seed {seed} did not finish: run this script again")
         for f in sorted(source.iterdir()):
@@ -345,8 +346,8 @@ def build_task(s: BuildSettings, task: str, *, run: CommandRunner = run_cli, bui
     """The whole pipeline for one task; returns the installed (onnx, card) paths."""
     for more in (None, *s.more_renders):
         if corpus_is_complete(s, task, more):
-            print(f"{task}: corpus {s.corpus_dir(task, None if more is None else more[0])} is complete; not "
-                  "rendering", flush=True)
+            seed = s.seed if more is None else more[0]
+            print(f"{task}: corpus {s.corpus_dir(task, seed)} is complete; not rendering", flush=True)
         else:
             run(render_command(s, task, more))
     if s.more_renders:
