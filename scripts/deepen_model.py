@@ -1,7 +1,10 @@
-"""Deepen an exported model: append temporal layers that start as the identity, for fine-tuning.
+"""Grow an exported model, for fine-tuning: temporal layers that start as the identity, and/or a harmonic
+stack at the input whose new channels start unused.
 
     .venv/bin/python scripts/deepen_model.py resources/models/pitch.onnx --data WORK/corpus/pitch/train \
         --kernel 2 2 --dilation 8 16 --out WORK/init/pitch-deep.safetensors
+    .venv/bin/python scripts/deepen_model.py resources/models/pitch.onnx --data WORK/corpus/pitch/train \
+        --harmonics 0.5 1 2 3 4 5 --out WORK/init/pitch-hcqt.safetensors
 
 The new layers (one per --kernel / --dilation pair, as wide as the model's last temporal layer) go between
 the last temporal layer and the head. Each starts as the identity: its convolution passes its input
@@ -9,7 +12,11 @@ channel to the same output channel at the current frame (the last tap of the cau
 else, and its batch norm is set from the statistics of its input on --data (mean and variance back in
 place of the normalisation), so the deepened network computes what the model computed (the script checks
 this, in eval mode, on --data) while its receptive field grows by sum((kernel - 1) * dilation) frames of
-past context. Fine-tune from the result with
+past context. ``--harmonics`` (1 among them) stacks the input frames shifted by ``bins_per_octave * log2(h)``
+bins per harmonic h (``harmonic_shifts`` in :class:`models.training.nets.NetConfig`): the first 2-D
+convolution gets one input channel per harmonic, the model's weights on the h = 1 channel and zeros on the
+others, so again the grown network computes what the model computed until fine-tuning uses the new
+channels (whose input norms are set from their statistics on --data). Fine-tune from the result with
 
     featherlight train ... --init WORK/init/pitch-deep.safetensors --net WORK/init/pitch-deep.net.json
 
@@ -63,7 +70,24 @@ def delay_taps(kernels: list[int], dilations: list[int], delay: int) -> list[int
     return list(min(ways, key=sum))
 
 
-def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], dilations: list[int], delay: int = 0):
+def harmonic_shifts(harmonics: list[float], bins_per_octave: int) -> tuple[int, ...]:
+    """Bin shifts of the harmonic stack for ``harmonics`` (nearest whole bin); ConfigError without h = 1,
+    with a repeated shift or a non-positive harmonic."""
+    import math
+
+    from models.errors import ConfigError
+
+    if any(h <= 0 for h in harmonics) or 1 not in harmonics:
+        raise ConfigError(f"--harmonics {harmonics}: give positive harmonics including 1 (the model's own input)")
+    shifts = tuple(int(round(bins_per_octave * math.log2(h))) for h in harmonics)
+    if len(set(shifts)) != len(shifts):
+        raise ConfigError(f"--harmonics {harmonics} give repeated bin shifts {shifts} at {bins_per_octave} bins "
+                          "per octave; leave the duplicates out")
+    return shifts
+
+
+def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], dilations: list[int], delay: int = 0,
+           shifts: tuple[int, ...] = ()):
     """(deepened TaskNet, largest |old - new| output on the calibration's first file).
 
     With ``delay`` the new layers pass their input on ``delay`` frames later, so the deepened network's
@@ -74,15 +98,29 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
     from models.training.nets import NetConfig, TaskNet
     from models.training.onnx_weights import _calibrate, weights_from_onnx
 
+    from models.errors import ConfigError
+
     old, _ = weights_from_onnx(onnx_path, calibration)
     width = old.config.temporal_channels[-1]
     cfg = old.config.to_dict()
     cfg["temporal_channels"] = (*old.config.temporal_channels, *([width] * len(kernels)))
     cfg["temporal_kernel"] = (*old.config.temporal_kernel, *kernels)
     cfg["temporal_dilation"] = (*old.config.temporal_dilation, *dilations)
+    if shifts:
+        if old.config.harmonic_shifts:
+            raise ConfigError(f"{onnx_path} already stacks harmonics {old.config.harmonic_shifts}")
+        cfg["harmonic_shifts"] = shifts
     new = TaskNet(NetConfig.from_dict(cfg)).eval()
     state = new.state_dict()
-    state.update({k: v.clone() for k, v in old.state_dict().items()})  # the head keeps its name and shape
+    grown_input = {"input_norm.weight", "input_norm.bias", "input_norm.running_mean", "input_norm.running_var",
+                   "conv2d.0.conv.weight"} if shifts else set()
+    # the head keeps its name and shape
+    state.update({k: v.clone() for k, v in old.state_dict().items() if k not in grown_input})
+    if shifts:  # the model's input is channel `own`; the other channels get zero weights
+        own = shifts.index(0)
+        weight = torch.zeros_like(state["conv2d.0.conv.weight"])
+        weight[:, own] = old.state_dict()["conv2d.0.conv.weight"][:, 0]
+        state["conv2d.0.conv.weight"] = weight
     n_old = len(old.temporal)
     channels = torch.arange(width)
     steps = delay_taps(kernels, dilations, delay)
@@ -95,6 +133,15 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
     new.load_state_dict(state)
     added = list(new.norm1d[n_old:])
     with torch.no_grad():
+        if shifts:  # every input channel normalised by its own statistics, the model's channel as before
+            norm = new.input_norm
+            means, variances = _calibrate(new, [norm], calibration)
+            norm.running_mean.copy_(means[0])
+            norm.running_var.copy_(variances[0])
+            norm.weight.fill_(1.0)
+            norm.bias.zero_()
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                getattr(norm, name)[own] = getattr(old.input_norm, name)[0]
         for norm in added:  # identity while their input statistics are measured
             norm.running_mean.zero_()
             norm.running_var.fill_(1.0 - norm.eps)
@@ -118,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path, help="exported model (.onnx with its .json card)")
     parser.add_argument("--data", type=Path, required=True, help="folder of the task's training audio (calibration)")
-    parser.add_argument("--kernel", type=int, nargs="+", required=True, help="kernel of each new layer")
-    parser.add_argument("--dilation", type=int, nargs="+", required=True, help="dilation of each new layer")
+    parser.add_argument("--kernel", type=int, nargs="+", default=[], help="kernel of each new layer")
+    parser.add_argument("--dilation", type=int, nargs="+", default=[], help="dilation of each new layer")
+    parser.add_argument("--harmonics", type=float, nargs="+", default=[],
+                        help="stack these harmonics at the input (1 among them), e.g. 0.5 1 2 3 4 5")
     parser.add_argument("--delay", type=int, default=0,
                         help="the new layers delay by this many frames (train with the model's lookahead plus this)")
     parser.add_argument("--out", type=Path, required=True, help="weights to write (.safetensors)")
@@ -128,8 +177,18 @@ def main(argv: list[str] | None = None) -> int:
     from models.errors import ConfigError, FeatherlightError
 
     try:
-        if len(args.kernel) != len(args.dilation) or min(args.kernel) < 1 or min(args.dilation) < 1:
+        if len(args.kernel) != len(args.dilation) or min(args.kernel + args.dilation, default=1) < 1:
             raise ConfigError("give one --kernel and one --dilation (each >= 1) per new layer")
+        if not args.kernel and not args.harmonics:
+            raise ConfigError("nothing to grow: give new layers (--kernel, --dilation) and/or --harmonics")
+        shifts = ()
+        if args.harmonics:
+            from models.runtime.card import load_card
+
+            card_path = args.model.with_suffix(".json")
+            if not card_path.is_file():
+                raise ConfigError(f"no model card {card_path} beside {args.model}")
+            shifts = harmonic_shifts(args.harmonics, int(load_card(card_path).frontend["bins_per_octave"]))
         if args.out.suffix != ".safetensors":
             raise ConfigError(f"--out {args.out}: name the weights file <name>.safetensors")
         sidecars = [args.out, args.out.with_suffix(".net.json"), args.out.with_suffix(".json")]
@@ -142,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.delay < 0:
             raise ConfigError(f"--delay must be >= 0, got {args.delay}")
         delay_taps(args.kernel, args.dilation, args.delay)  # before the calibration work
-        net, diff = deepen(args.model, calibration, args.kernel, args.dilation, args.delay)
+        net, diff = deepen(args.model, calibration, args.kernel, args.dilation, args.delay, shifts)
         if diff > 1e-4:
             raise ConfigError(f"the deepened network differs from {args.model} by {diff:.2e}; not written")
         from safetensors.torch import save_file
@@ -154,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
             save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(tmp))
         cfg = net.config.to_dict()
         net_json = {k: list(cfg[k]) for k in ("temporal_channels", "temporal_kernel", "temporal_dilation")}
+        if shifts:
+            net_json["harmonic_shifts"] = list(shifts)
         atomic_write_bytes(args.out.with_suffix(".net.json"), json.dumps(net_json).encode())
         record = {"command": ["scripts/deepen_model.py", *(sys.argv[1:] if argv is None else argv)],
                   "source_model": str(args.model),

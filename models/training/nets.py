@@ -20,7 +20,8 @@ output describes).
 
 Structure (each stage is optional, widths are the prunable units):
 
-    input BatchNorm (one global channel)
+    [harmonic stack: the frames shifted down by whole bins per input channel, zero beyond the edge]
+    input BatchNorm (one global channel, or one per stacked harmonic)
     2-D stage: [causal Conv2d(time kt, freq kf, 'same' in frequency) -> BatchNorm -> ReLU -> MaxPool(freq)] * n
     flatten channels x frequency
     temporal stage: [causal Conv1d(kernel k, dilation d) -> BatchNorm -> ReLU -> Dropout] * m
@@ -61,6 +62,12 @@ class NetConfig:
     dropout: float = 0.1
     lookahead_frames: int = 0
     output_names: tuple[str, ...] = field(default=())
+    #: Harmonic stack at the input (empty: the frames alone, one channel). Input channel ``c`` holds the
+    #: frames shifted down by ``harmonic_shifts[c]`` bins: bin ``f`` of it is bin ``f + shift`` of the
+    #: frames (zero past either edge). On a log-frequency axis harmonic ``h`` of the pitch at bin ``f``
+    #: lies ``bins_per_octave * log2(h)`` bins above it, so with shifts for h = 0.5, 1, 2, 3, ... the
+    #: first 2-D convolution sees a pitch's harmonics lined up at its own bin (a harmonic CQT).
+    harmonic_shifts: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         n2 = len(self.conv2d_channels)
@@ -78,9 +85,17 @@ class NetConfig:
             raise ConfigError(f"output_activation must be one of {ACTIVATIONS}, got {self.output_activation!r}")
         if self.flat_frequency_bins < 1:
             raise ConfigError(f"frequency pooling {self.conv2d_pool_freq} leaves no bins of {self.n_bins}")
+        if len(set(self.harmonic_shifts)) != len(self.harmonic_shifts) or any(
+                abs(s) >= self.n_bins for s in self.harmonic_shifts):
+            raise ConfigError(f"harmonic_shifts must be distinct and each smaller than the {self.n_bins} bins in "
+                              f"size, got {self.harmonic_shifts}")
         if self.lookahead_frames < -MAX_ANTICIPATION_FRAMES:
             raise ConfigError(f"lookahead_frames must be >= -{MAX_ANTICIPATION_FRAMES} (an output can describe at "
                               f"most {MAX_ANTICIPATION_FRAMES} frames ahead of its input), got {self.lookahead_frames}")
+
+    @property
+    def input_channels(self) -> int:
+        return max(1, len(self.harmonic_shifts))
 
     @property
     def flat_frequency_bins(self) -> int:
@@ -145,11 +160,11 @@ class TaskNet(nn.Module):
     def __init__(self, config: NetConfig) -> None:
         super().__init__()
         self.config = config
-        self.input_norm = nn.BatchNorm2d(1)
+        self.input_norm = nn.BatchNorm2d(config.input_channels)
         self.conv2d = nn.ModuleList()
         self.norm2d = nn.ModuleList()
         self.pool2d = nn.ModuleList()
-        channels = 1
+        channels = config.input_channels
         for out, kt, kf, pool in zip(config.conv2d_channels, config.conv2d_kernel_time,
                                      config.conv2d_kernel_freq, config.conv2d_pool_freq):
             self.conv2d.append(CausalConv2d(channels, out, kt, kf))
@@ -170,7 +185,7 @@ class TaskNet(nn.Module):
     def state_shapes(self, batch: int = 1) -> list[tuple[int, ...]]:
         """Shapes of the streaming states, in the order forward() takes and returns them."""
         shapes = []
-        channels, bins = 1, self.config.n_bins
+        channels, bins = self.config.input_channels, self.config.n_bins
         for layer, pool in zip(self.conv2d, self.config.conv2d_pool_freq):
             if layer.context:
                 shapes.append((batch, channels, layer.context, bins))
@@ -186,6 +201,21 @@ class TaskNet(nn.Module):
         return [torch.zeros(shape, device=device) for shape in self.state_shapes(batch)]
 
     # --- forward ---------------------------------------------------------------------------------
+    def stack(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, T, F) -> (B, C_in, T, F): the frames, or their harmonic stack (see NetConfig)."""
+        if not self.config.harmonic_shifts:
+            return features.unsqueeze(1)
+        n = features.shape[-1]
+        channels = []
+        for shift in self.config.harmonic_shifts:
+            if shift > 0:
+                channels.append(nn.functional.pad(features[..., shift:], (0, shift)))
+            elif shift < 0:
+                channels.append(nn.functional.pad(features[..., : n + shift], (-shift, 0)))
+            else:
+                channels.append(features)
+        return torch.stack(channels, dim=1)
+
     def forward(self, features: torch.Tensor, *states: torch.Tensor, logits: bool = False):
         """(B, T, n_bins) [+ states] -> (B, T, n_outputs) [+ new states].
 
@@ -195,7 +225,7 @@ class TaskNet(nn.Module):
         streaming = len(states) > 0
         state_iter = iter(states if streaming else self.initial_state(features.shape[0], features.device))
         new_states: list[torch.Tensor] = []
-        x = self.input_norm(features.unsqueeze(1))  # (B, 1, T, F)
+        x = self.input_norm(self.stack(features))  # (B, C_in, T, F)
         for conv, norm, pool in zip(self.conv2d, self.norm2d, self.pool2d):
             x, s = conv(x, next(state_iter) if conv.context else None)
             if s is not None:
@@ -221,7 +251,7 @@ def count_parameters(model: nn.Module) -> int:
 def macs_per_frame(config: NetConfig) -> int:
     """Multiply-accumulates per output frame (convolutions and head; norms and pooling excluded)."""
     macs = 0
-    channels, bins = 1, config.n_bins
+    channels, bins = config.input_channels, config.n_bins
     for out, kt, kf, pool in zip(config.conv2d_channels, config.conv2d_kernel_time,
                                  config.conv2d_kernel_freq, config.conv2d_pool_freq):
         macs += bins * out * channels * kt * kf

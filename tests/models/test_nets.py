@@ -25,10 +25,10 @@ def randomised(model):
     return model.eval()
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "softmax"])
-def test_streaming_equals_offline(activation):
+@pytest.mark.parametrize("activation, shifts", [("sigmoid", ()), ("softmax", ()), ("sigmoid", (-12, 0, 12, 19))])
+def test_streaming_equals_offline(activation, shifts):
     torch.manual_seed(0)
-    model = randomised(TaskNet(small_config(output_activation=activation)))
+    model = randomised(TaskNet(small_config(output_activation=activation, harmonic_shifts=shifts)))
     x = torch.randn(2, 57, 48)
     with torch.no_grad():
         offline = model(x)
@@ -77,6 +77,23 @@ def test_state_shapes_follow_widths():
     assert shapes == [(3, 1, 2, 48), (3, 4, 1, 24), (3, 16, 4), (3, 12, 8)]
 
 
+def test_harmonic_stack_lines_up_shifted_bins():
+    cfg = small_config(harmonic_shifts=(0, 12, -12, 19))
+    model = TaskNet(cfg)
+    x = torch.arange(2 * 3 * 48, dtype=torch.float32).reshape(2, 3, 48) + 1.0
+    stacked = model.stack(x)
+    assert stacked.shape == (2, 4, 3, 48)
+    assert torch.equal(stacked[:, 0], x)
+    # channel c, bin f = input bin f + shift, zero where that bin does not exist
+    assert torch.equal(stacked[:, 1, :, :36], x[..., 12:]) and not stacked[:, 1, :, 36:].any()
+    assert torch.equal(stacked[:, 2, :, 12:], x[..., :36]) and not stacked[:, 2, :, :12].any()
+    assert torch.equal(stacked[:, 3, :, :29], x[..., 19:]) and not stacked[:, 3, :, 29:].any()
+    assert model.state_shapes(batch=1)[0] == (1, 4, 2, 48)
+    assert model.input_norm.num_features == 4 and model.conv2d[0].conv.in_channels == 4
+    assert macs_per_frame(cfg) == macs_per_frame(small_config()) + 48 * 4 * 3 * 3 * 5
+    assert cfg.input_channels == 4 and small_config().input_channels == 1
+
+
 def test_default_sizes_are_in_the_intended_range():
     cfg = NetConfig(task="pitch", n_outputs=361)
     model = TaskNet(cfg)
@@ -92,8 +109,12 @@ def test_bad_configs_are_refused():
         small_config(conv2d_kernel_freq=(4, 3))
     with pytest.raises(ConfigError, match="at least one unit"):
         small_config(temporal_channels=(16, 0, 10))
+    with pytest.raises(ConfigError, match="harmonic_shifts"):
+        small_config(harmonic_shifts=(0, 12, 12))
+    with pytest.raises(ConfigError, match="harmonic_shifts"):
+        small_config(harmonic_shifts=(0, 48))
 
 
 def test_config_round_trips_through_dict():
-    cfg = small_config()
-    assert NetConfig.from_dict(cfg.to_dict()) == cfg
+    for cfg in (small_config(), small_config(harmonic_shifts=(-12, 0, 12))):
+        assert NetConfig.from_dict(cfg.to_dict()) == cfg

@@ -673,3 +673,19 @@ def test_deepen_model_keeps_the_function_and_grows_the_context(tmp_path, capsys)
     build = load_script("build_models")
     (run / "config.json").write_text(json.dumps({"init": {"path": str(out), "sha256": "x"}}))
     assert build._init_record(run)["made_by"]["command"][0] == "scripts/deepen_model.py"
+    # --harmonics: a harmonic stack at the input; the h = 1 channel keeps the model's weights, the others
+    # start at zero, so the grown network still computes the model's outputs
+    stacked = tmp_path / "init" / "pitch-hcqt.safetensors"
+    grow = [str(tmp_path / "m" / "pitch.onnx"), "--data", str(data), "--out", str(stacked), "--harmonics"]
+    assert deepen.main(grow + ["2", "3"]) == 2
+    assert "including 1" in capsys.readouterr().err and not stacked.exists()
+    assert deepen.main(grow + ["0.5", "1", "2", "3"]) == 0
+    net_json = json.loads(stacked.with_suffix(".net.json").read_text())
+    assert net_json["harmonic_shifts"] == [-36, 0, 36, 57] and net_json["temporal_kernel"] == [3, 3]
+    config = NetConfig.from_dict({**base.card.net, **net_json})
+    net = TaskNet(config).eval()
+    net.load_state_dict(load_file(str(stacked)))
+    assert net.conv2d[0].conv.in_channels == 4
+    with torch.no_grad():
+        ours = net(torch.from_numpy(features).unsqueeze(0))[0].numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
