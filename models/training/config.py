@@ -75,6 +75,13 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
         # RPA 0.920 -> 0.922 at its best epoch (4), test split 0.902 -> 0.904 (checkpoints 0.904-0.914,
         # accompanied melodies 0.80 -> 0.85 at best, solo 0.95 -> 0.94); this shape on the same data gave
         # validation 0.916 and test 0.901 after one epoch: neither context nor twice the data moves it much.
+        # A harmonic stack at the input (harmonic_shifts for h = 0.5, 1, 2, 3, 4, 5; 107 M MACs/s), tried
+        # 2026-12-06, not bundled: grown from the bundled model (deepen_model --harmonics) the fine-tune
+        # leaves the new channels unused (their first-layer weights stay ~1% of the old channel's); from
+        # scratch beside this shape (240-minute render, seed 0, 10 epochs each, same settings) validation
+        # RPA 0.866 against 0.874, test split 0.874 against 0.869: octave and twelfth errors in accompanied
+        # melodies fall (sub-harmonic 4.5% -> 3.3% of their voiced frames, upper 1.6% -> 0.3%) but near
+        # misses and wrong voicing do not, so no gain beyond noise for 19% more MACs.
         return NetConfig(**common, temporal_channels=(256, 256, 256), temporal_kernel=(1, 3, 3),
                          temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
     if task == "chords":
