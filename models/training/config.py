@@ -81,9 +81,10 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
         # scratch beside this shape (240-minute render, seed 0, 10 epochs each, same settings) validation
         # RPA 0.866 against 0.874, test split 0.874 against 0.869: octave and twelfth errors in accompanied
         # melodies fall (sub-harmonic 4.5% -> 3.3% of their voiced frames, upper 1.6% -> 0.3%) but near
-        # misses and wrong voicing do not. Two epochs more (the stack alone): validation 0.880, test 0.883,
-        # accompanied melodies 0.824 (bundled model 0.798) but solo lines 0.911 (bundled 0.952, still
-        # training). Not a gain yet for 19% more MACs; the full schedule from scratch is the untried test.
+        # misses and wrong voicing do not. The stack alone to epoch 18: validation best 0.890 (epoch 17),
+        # test 0.883 at both epoch 12 and 17 (accompanied melodies 0.824 / 0.789, bundled model 0.798; solo
+        # 0.911 / 0.928, bundled 0.952). Not a gain yet for 19% more MACs; a full schedule with the
+        # fine-tunes the bundled model had is the untried test.
         return NetConfig(**common, temporal_channels=(256, 256, 256), temporal_kernel=(1, 3, 3),
                          temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
     if task == "chords":
