@@ -95,10 +95,9 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
     plus ``delay`` and it starts where the model was, with ``delay`` more frames of the future in view."""
     import torch
 
+    from models.errors import ConfigError
     from models.training.nets import NetConfig, TaskNet
     from models.training.onnx_weights import _calibrate, weights_from_onnx
-
-    from models.errors import ConfigError
 
     old, _ = weights_from_onnx(onnx_path, calibration)
     width = old.config.temporal_channels[-1]
@@ -188,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             card_path = args.model.with_suffix(".json")
             if not card_path.is_file():
                 raise ConfigError(f"no model card {card_path} beside {args.model}")
-            shifts = harmonic_shifts(args.harmonics, int(load_card(card_path).frontend["bins_per_octave"]))
+            shifts = harmonic_shifts(args.harmonics, load_card(card_path).frontend_config().bins_per_octave)
         if args.out.suffix != ".safetensors":
             raise ConfigError(f"--out {args.out}: name the weights file <name>.safetensors")
         sidecars = [args.out, args.out.with_suffix(".net.json"), args.out.with_suffix(".json")]
