@@ -1,5 +1,5 @@
-"""Grow an exported model, for fine-tuning: temporal layers that start as the identity, and/or a harmonic
-stack at the input whose new channels start unused.
+"""Grow an exported model, for fine-tuning: temporal layers that start as the identity, a harmonic stack at
+the input whose new channels start unused, and/or wider 2-D layers whose new units start unheard.
 
     .venv/bin/python scripts/deepen_model.py resources/models/pitch.onnx --data WORK/corpus/pitch/train \
         --kernel 2 2 --dilation 8 16 --out WORK/init/pitch-deep.safetensors
@@ -16,7 +16,10 @@ past context. ``--harmonics`` (1 among them) stacks the input frames shifted by 
 bins per harmonic h (``harmonic_shifts`` in :class:`models.training.nets.NetConfig`): the first 2-D
 convolution gets one input channel per harmonic, the model's weights on the h = 1 channel and zeros on the
 others, so again the grown network computes what the model computed until fine-tuning uses the new
-channels (whose input norms are set from their statistics on --data). Fine-tune from the result with
+channels (whose input norms are set from their statistics on --data). ``--conv2d-channels`` widens the 2-D
+layers: the new units get random weights (seeded) from all their inputs and batch norms set from their
+statistics on --data, and they reach the next layer through zero weights, so they compute features from
+the start while the output is still the model's. Fine-tune from the result with
 
     featherlight train ... --init WORK/init/pitch-deep.safetensors --net WORK/init/pitch-deep.net.json
 
@@ -87,7 +90,7 @@ def harmonic_shifts(harmonics: list[float], bins_per_octave: int) -> tuple[int, 
 
 
 def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], dilations: list[int], delay: int = 0,
-           shifts: tuple[int, ...] = ()):
+           shifts: tuple[int, ...] = (), widths: tuple[int, ...] = ()):
     """(deepened TaskNet, largest |old - new| output on the calibration's first file).
 
     With ``delay`` the new layers pass their input on ``delay`` frames later, so the deepened network's
@@ -105,20 +108,44 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
     cfg["temporal_channels"] = (*old.config.temporal_channels, *([width] * len(kernels)))
     cfg["temporal_kernel"] = (*old.config.temporal_kernel, *kernels)
     cfg["temporal_dilation"] = (*old.config.temporal_dilation, *dilations)
+    if widths:
+        if len(widths) != len(old.config.conv2d_channels) or any(
+                w < c for w, c in zip(widths, old.config.conv2d_channels)):
+            raise ConfigError(f"--conv2d-channels {list(widths)}: give one width per 2-D layer, none below the "
+                              f"model's {list(old.config.conv2d_channels)}")
+        cfg["conv2d_channels"] = tuple(widths)
     if shifts:
         if old.config.harmonic_shifts:
             raise ConfigError(f"{onnx_path} already stacks harmonics {old.config.harmonic_shifts}")
         cfg["harmonic_shifts"] = shifts
+    torch.manual_seed(0)  # the new units' random weights: the same grown network every time
     new = TaskNet(NetConfig.from_dict(cfg)).eval()
     state = new.state_dict()
     grown_input = {"input_norm.weight", "input_norm.bias", "input_norm.running_mean", "input_norm.running_var",
                    "conv2d.0.conv.weight"} if shifts else set()
-    # the head keeps its name and shape
-    state.update({k: v.clone() for k, v in old.state_dict().items() if k not in grown_input})
-    if shifts:  # the model's input is channel `own`; the other channels get zero weights
+    # the head keeps its name and shape; grown tensors get the model's values in their leading slice: new
+    # 2-D units keep their random weights (so they compute something from the start) and their outputs
+    # reach the next layer through zero weights, so the network still computes what the model computed
+    for key, value in old.state_dict().items():
+        if key in grown_input:
+            continue
+        target = state[key]
+        if target.shape == value.shape:
+            state[key] = value.clone()
+            continue
+        if value.dim() == 0 or value.dim() != target.dim():
+            raise ConfigError(f"cannot grow {key} from {tuple(value.shape)} to {tuple(target.shape)}")
+        grown = target.clone()
+        if key.endswith("conv.weight"):  # zero from the new input channels (the first temporal layer's inputs
+            grown[:, value.shape[1]:] = 0.0  # are channel-major, so the new 2-D channels' rows come last)
+        grown[tuple(slice(0, n) for n in value.shape)] = value
+        state[key] = grown
+    if shifts:  # the model's input is channel `own`; the model's units get zero weights on the other channels
         own = shifts.index(0)
-        weight = torch.zeros_like(state["conv2d.0.conv.weight"])
-        weight[:, own] = old.state_dict()["conv2d.0.conv.weight"][:, 0]
+        weight = state["conv2d.0.conv.weight"].clone()  # (new units, if widened, keep their random weights)
+        first = old.state_dict()["conv2d.0.conv.weight"]
+        weight[: first.shape[0]] = 0.0
+        weight[: first.shape[0], own] = first[:, 0]
         state["conv2d.0.conv.weight"] = weight
     n_old = len(old.temporal)
     channels = torch.arange(width)
@@ -141,6 +168,15 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
             norm.bias.zero_()
             for name in ("weight", "bias", "running_mean", "running_var"):
                 getattr(norm, name)[own] = getattr(old.input_norm, name)[0]
+        # new 2-D units normalised by their own statistics, layer after layer (the next layer's new units
+        # read them), after the input channels
+        for norm, n_old2d in zip(new.norm2d, old.config.conv2d_channels):
+            if norm.num_features > n_old2d:
+                means, variances = _calibrate(new, [norm], calibration)
+                norm.running_mean[n_old2d:] = means[0][n_old2d:]
+                norm.running_var[n_old2d:] = variances[0][n_old2d:]
+                norm.weight[n_old2d:] = 1.0
+                norm.bias[n_old2d:] = 0.0
         for norm in added:  # identity while their input statistics are measured
             norm.running_mean.zero_()
             norm.running_var.fill_(1.0 - norm.eps)
@@ -168,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dilation", type=int, nargs="+", default=[], help="dilation of each new layer")
     parser.add_argument("--harmonics", type=float, nargs="+", default=[],
                         help="stack these harmonics at the input (1 among them), e.g. 0.5 1 2 3 4 5")
+    parser.add_argument("--conv2d-channels", type=int, nargs="+", default=[],
+                        help="widen the 2-D layers to these widths (one per layer, e.g. 16 32 for the bundled 8 16)")
     parser.add_argument("--delay", type=int, default=0,
                         help="the new layers delay by this many frames (train with the model's lookahead plus this)")
     parser.add_argument("--out", type=Path, required=True, help="weights to write (.safetensors)")
@@ -178,8 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if len(args.kernel) != len(args.dilation) or min(args.kernel + args.dilation, default=1) < 1:
             raise ConfigError("give one --kernel and one --dilation (each >= 1) per new layer")
-        if not args.kernel and not args.harmonics:
-            raise ConfigError("nothing to grow: give new layers (--kernel, --dilation) and/or --harmonics")
+        if not args.kernel and not args.harmonics and not args.conv2d_channels:
+            raise ConfigError("nothing to grow: give new layers (--kernel, --dilation), --harmonics and/or "
+                              "--conv2d-channels")
         shifts = ()
         if args.harmonics:
             from models.runtime.card import load_card
@@ -200,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.delay < 0:
             raise ConfigError(f"--delay must be >= 0, got {args.delay}")
         delay_taps(args.kernel, args.dilation, args.delay)  # before the calibration work
-        net, diff = deepen(args.model, calibration, args.kernel, args.dilation, args.delay, shifts)
+        net, diff = deepen(args.model, calibration, args.kernel, args.dilation, args.delay, shifts,
+                           tuple(args.conv2d_channels))
         if diff > 1e-4:
             raise ConfigError(f"the deepened network differs from {args.model} by {diff:.2e}; not written")
         from safetensors.torch import save_file
@@ -214,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         net_json = {k: list(cfg[k]) for k in ("temporal_channels", "temporal_kernel", "temporal_dilation")}
         if shifts:
             net_json["harmonic_shifts"] = list(shifts)
+        if args.conv2d_channels:
+            net_json["conv2d_channels"] = list(cfg["conv2d_channels"])
         atomic_write_bytes(args.out.with_suffix(".net.json"), json.dumps(net_json).encode())
         record = {"command": ["scripts/deepen_model.py", *(sys.argv[1:] if argv is None else argv)],
                   "source_model": str(args.model),

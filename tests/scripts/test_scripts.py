@@ -689,3 +689,25 @@ def test_deepen_model_keeps_the_function_and_grows_the_context(tmp_path, capsys)
     with torch.no_grad():
         ours = net(torch.from_numpy(features).unsqueeze(0))[0].numpy()
     np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    # --conv2d-channels: wider 2-D layers (alone, and with a harmonic stack); the new units compute features
+    # from the start (random weights, normalised on --data) but reach the next layer through zero weights
+    grow = [str(tmp_path / "m" / "pitch.onnx"), "--data", str(data), "--conv2d-channels"]
+    assert deepen.main(grow + ["1", "3", "--out", str(tmp_path / "init" / "narrow.safetensors")]) == 2
+    assert "none below the model's [2, 3]" in capsys.readouterr().err
+    for name, extra in (("wide", []), ("wide-hcqt", ["--harmonics", "1", "2"])):
+        wide = tmp_path / "init" / f"pitch-{name}.safetensors"
+        assert deepen.main(grow + ["4", "5", "--out", str(wide), *extra]) == 0
+        net_json = json.loads(wide.with_suffix(".net.json").read_text())
+        assert net_json["conv2d_channels"] == [4, 5]
+        net = TaskNet(NetConfig.from_dict({**base.card.net, **net_json})).eval()
+        net.load_state_dict(load_file(str(wide)))
+        assert net.conv2d[1].conv.out_channels == 5 and net.conv2d[0].conv.in_channels == (2 if extra else 1)
+        seen = {}
+        net.norm2d[1].register_forward_hook(lambda module, inputs, output: seen.update(out=output))
+        with torch.no_grad():
+            ours = net(torch.from_numpy(features).unsqueeze(0))[0].numpy()
+        np.testing.assert_allclose(ours, theirs, atol=1e-4)
+        new_units = seen["out"][0, 3:]  # normalised on --data: they vary, they are not dead
+        assert float(new_units.std()) > 0.1 and float(new_units.mean().abs()) < 2.0
+        # (the first temporal layer reads the new channels through zero rows)
+        assert float(net.temporal[0].conv.weight.detach()[:, 3 * config.flat_frequency_bins:].abs().max()) == 0.0
