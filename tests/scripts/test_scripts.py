@@ -711,3 +711,40 @@ def test_deepen_model_keeps_the_function_and_grows_the_context(tmp_path, capsys)
         assert float(new_units.std()) > 0.1 and float(new_units.mean().abs()) < 2.0
         # (the first temporal layer reads the new channels through zero rows)
         assert float(net.temporal[0].conv.weight.detach()[:, 3 * config.flat_frequency_bins:].abs().max()) == 0.0
+
+
+# --- pitch_errors -------------------------------------------------------------------------------------------
+def test_pitch_errors_places_the_misses_in_the_note_and_names_them(tmp_path, capsys):
+    """scripts/pitch_errors.py: a model that lags 5 frames behind a note change and jumps an octave in a held
+    note has its misses counted at the note start / early / held and named, per group of the manifest."""
+    from models.annotations.csv_io import write_f0_csv
+    from models.annotations.types import F0Track
+
+    errors = load_script("pitch_errors")
+    data, est = tmp_path / "corpus" / "pitch" / "test", tmp_path / "est"
+    data.mkdir(parents=True)
+    est.mkdir()
+    t = np.arange(300) * 0.01
+    ref = np.where(t < 1.0, 440.0, 493.88)  # A4 for 1 s, then B4: a new note at frame 100
+    ref[250:] = 0.0  # unvoiced at the end
+    guess = ref.copy()
+    guess[100:105] = 440.0  # lags 5 frames: 3 at the note start, 2 early
+    guess[200:210] = 987.77  # an octave up, 100 frames into the note (held)
+    guess[250:] = -300.0  # unvoiced frames do not count
+    for folder, f0 in ((data, ref), (est, guess)):
+        for stem in ("solo", "band"):
+            write_f0_csv(folder / f"{stem}.f0.csv", F0Track(t, f0, np.ones_like(t)))
+    stems = {"solo": [{"name": "melody"}], "band": [{"name": "melody"}, {"name": "accompaniment"}]}
+    (data.parent / "corpus.json").write_text(json.dumps({"items": [{"stem": s, "stems": v} for s, v in stems.items()]}))
+    assert errors.main(["--data", str(data), "--estimates", str(est), "--json", str(tmp_path / "c.json")]) == 0
+    out = capsys.readouterr().out
+    assert "solo line: 1 files, 250 voiced frames, RPA 0.940" in out and "accompanied melody: 1 files" in out
+    counts = json.loads((tmp_path / "c.json").read_text())["solo line"]
+    assert counts["frames"] == [6, 14, 230]  # two notes: frames 0-2 / 3-9 / 10+ of each
+    assert counts["misses"] == [3, 2, 10]
+    previous, octave = errors.ERRORS.index("previous note"), errors.ERRORS.index("octave")
+    assert counts["kinds"][0][previous] == 3 and counts["kinds"][1][previous] == 2
+    assert counts["kinds"][2][octave] == 10 and sum(counts["kinds"][2]) == 10
+    (est / "band.f0.csv").unlink()
+    assert errors.main(["--data", str(data), "--estimates", str(est)]) == 2
+    assert "lacks 1 estimate(s) (band.f0.csv)" in capsys.readouterr().err
