@@ -84,7 +84,15 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
         # misses and wrong voicing do not. The stack alone to epoch 18: validation best 0.890 (epoch 17),
         # test 0.883 at both epoch 12 and 17 (accompanied melodies 0.824 / 0.789, bundled model 0.798; solo
         # 0.911 / 0.928, bundled 0.952). Not a gain yet for 19% more MACs; a full schedule with the
-        # fine-tunes the bundled model had is the untried test.
+        # fine-tunes the bundled model had is the untried test. Tried 2026-12-06 against a control (this
+        # model fine-tuned 4 more epochs, lr 0.0005, on its own 240-minute render: validation RPA 0.9200, test
+        # 0.906): the 2-D stage widened to (16, 32) (deepen_model --conv2d-channels; 168 M MACs/s) 0.9215 /
+        # 0.907, and 80 ms of lookahead (two more layers starting as a 6-frame delay; 129 M MACs/s, 182 ms
+        # latency) 0.9204 / 0.907, the note starts of solo lines 0.683 -> 0.727 (scripts/pitch_errors.py).
+        # Where the misses are: in solo lines 62% fall in the first 100 ms of a note, mostly the previous
+        # note still reported through slow attacks (strings, choir); in accompanied melodies they are a few
+        # timbres (ocarina, choir, kalimba at 0.57-0.66 even where the melody is 5 dB above the band) and
+        # decaying tails 20-30 dB below their note's peak (9% of those frames, a quarter of their misses).
         return NetConfig(**common, temporal_channels=(256, 256, 256), temporal_kernel=(1, 3, 3),
                          temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
     if task == "chords":
@@ -125,6 +133,11 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
     # 16; 349k parameters, 56 M MACs/s) that start as a delay (scripts/deepen_model.py --delay), fine-tuned on
     # the same 474 minutes with lookahead 18 (4 epochs) or 26 (3 epochs): validation F1 0.855 both, test 0.888
     # and 0.883, and 212 / 292 ms latency in the live view, which takes the same model as file analysis.
+    # A wider 2-D stage (16, 32; 110 M MACs/s), 2026-12-06, not bundled: from scratch on the 120-minute
+    # render beside this shape, validation F1 0.68 / 0.81 / 0.76 / 0.75 over the first 4 epochs against
+    # 0.72 / 0.80 / 0.79 / 0.80 (it overfits sooner); grown from the bundled model (deepen_model
+    # --conv2d-channels) and fine-tuned on the same 474 minutes, 0.823 and 0.821 after epochs 0 and 1
+    # against the bundled model's 0.838 with the same default decoder; stopped there.
     return NetConfig(**common, temporal_channels=(128, 128, 128), temporal_kernel=(1, 3, 3),
                      temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
 
