@@ -7,7 +7,7 @@ estimate was instead, for solo lines and accompanied melodies apart.
 Every ``<stem>.f0.csv`` reference in --data is compared with the ``<stem>.f0.csv`` estimate in --estimates
 the way ``featherlight eval`` scores RPA (mir_eval, 50 cents, the estimate resampled to the reference times,
 an unvoiced estimate counted by its pitch guess). A reference frame starts a note where the reference turns
-voiced or moves by more than a semitone from the frame before; frames are then "note start" (its first 3
+voiced or moves by more than half a semitone from the frame before; frames are then "note start" (its first 3
 frames, 30 ms), "early" (frames 3-9, up to 100 ms) or "held". A miss is, in this order: "previous note"
 (within 50 cents of the note before, the model lagging behind a change), "no pitch guess", "octave" (one
 octave off either way), "twelfth or two octaves", "within 2 semitones", or "other". With the render manifest
@@ -27,7 +27,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 TOLERANCE_CENTS = 50.0
-NOTE_CHANGE_CENTS = 100.0
+NOTE_CHANGE_CENTS = 50.0  # a new note moves by a semitone or more; bends and vibrato move far less per 10 ms
 POSITIONS = ("note start", "early", "held")
 ERRORS = ("previous note", "no pitch guess", "octave", "twelfth or two octaves", "within 2 semitones", "other")
 
