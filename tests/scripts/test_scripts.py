@@ -725,11 +725,11 @@ def test_pitch_errors_places_the_misses_in_the_note_and_names_them(tmp_path, cap
     data.mkdir(parents=True)
     est.mkdir()
     t = np.arange(300) * 0.01
-    ref = np.where(t < 1.0, 440.0, 493.88)  # A4 for 1 s, then B4: a new note at frame 100
+    ref = np.where(t < 1.0, 440.0, 440.0 * 2 ** (1 / 12))  # A4 for 1 s, then a semitone up: a new note at frame 100
     ref[250:] = 0.0  # unvoiced at the end
     guess = ref.copy()
     guess[100:105] = 440.0  # lags 5 frames: 3 at the note start, 2 early
-    guess[200:210] = 987.77  # an octave up, 100 frames into the note (held)
+    guess[200:210] = 2 * ref[200]  # an octave up, 100 frames into the note (held)
     guess[250:] = -300.0  # unvoiced frames do not count
     for folder, f0 in ((data, ref), (est, guess)):
         for stem in ("solo", "band"):
