@@ -88,8 +88,8 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
         # model fine-tuned 4 more epochs, lr 0.0005, on its own 240-minute render: validation RPA 0.9200, test
         # 0.906): the 2-D stage widened to (16, 32) (deepen_model --conv2d-channels; 168 M MACs/s) 0.9215 /
         # 0.907, and 80 ms of lookahead (two more layers starting as a 6-frame delay; 129 M MACs/s, 182 ms
-        # latency) 0.9204 / 0.907, the note starts of solo lines 0.683 -> 0.727 (scripts/pitch_errors.py).
-        # Where the misses are: in solo lines 62% fall in the first 100 ms of a note, mostly the previous
+        # latency) 0.9204 / 0.907, the note starts of solo lines 0.675 -> 0.719 (scripts/pitch_errors.py).
+        # Where the misses are: in solo lines 66% fall in the first 100 ms of a note, mostly the previous
         # note still reported through slow attacks (strings, choir); in accompanied melodies they are a few
         # timbres (ocarina, choir, kalimba at 0.57-0.66 even where the melody is 5 dB above the band) and
         # decaying tails 20-30 dB below their note's peak (9% of those frames, a quarter of their misses).
