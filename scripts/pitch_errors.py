@@ -38,17 +38,16 @@ def position_and_previous(ref_voiced: np.ndarray, ref_cents: np.ndarray) -> tupl
     n = ref_voiced.size
     position = np.full(n, -1)
     previous = np.zeros(n)
-    start, last_note, current = -1, 0.0, 0.0
+    start, last_note = -1, 0.0
     for i in range(n):
+        changed = i == 0 or not ref_voiced[i - 1] or not ref_voiced[i] or \
+            abs(ref_cents[i] - ref_cents[i - 1]) > NOTE_CHANGE_CENTS
+        if changed and i > 0 and ref_voiced[i - 1]:  # a note ended here: it is the previous note from now on
+            last_note = ref_cents[i - 1]
         if not ref_voiced[i]:
-            if i > 0 and ref_voiced[i - 1]:
-                last_note = current
             continue
-        if i == 0 or not ref_voiced[i - 1] or abs(ref_cents[i] - ref_cents[i - 1]) > NOTE_CHANGE_CENTS:
-            if i > 0 and ref_voiced[i - 1]:
-                last_note = ref_cents[i - 1]
+        if changed:
             start = i
-        current = ref_cents[i]
         since = i - start
         position[i] = 0 if since < 3 else (1 if since < 10 else 2)
         previous[i] = last_note
@@ -112,10 +111,10 @@ def breakdown(data: Path, estimates: Path) -> dict:
         stem = ref_path.name[: -len(".f0.csv")]
         frames = classify(load_f0_csv(ref_path), load_f0_csv(estimates / ref_path.name))
         group = groups.get(stem, "all files")
-        c = counts.setdefault(group, {"files": 0, "frames": [0] * 3, "misses": [0] * 3,
+        c = counts.setdefault(group, {"files": 0, "frames": [0] * len(POSITIONS), "misses": [0] * len(POSITIONS),
                                       "kinds": [[0] * len(ERRORS) for _ in POSITIONS]})
         c["files"] += 1
-        for p in range(3):
+        for p in range(len(POSITIONS)):
             here = frames["position"] == p
             c["frames"][p] += int(here.sum())
             c["misses"][p] += int((here & ~frames["ok"]).sum())
