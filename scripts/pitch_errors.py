@@ -13,7 +13,7 @@ frames, 30 ms), "early" (frames 3-9, up to 100 ms) or "held". A miss is, in this
 octave off either way), "twelfth or two octaves", "within 2 semitones", or "other". With the render manifest
 (``corpus.json`` in the folder above --data, written by ``featherlight corpus render``) an item is an
 "accompanied melody" when it has more than one stem and a "solo line" otherwise; without it, all files form
-one group. ``--json`` writes the counts for further work.
+one group. ``--json`` writes the counts for further work (an existing file only with ``--overwrite``).
 """
 
 from __future__ import annotations
@@ -145,16 +145,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="folder of <stem>.f0.csv references (and audio)")
     parser.add_argument("--estimates", type=Path, required=True, help="folder of <stem>.f0.csv estimates")
     parser.add_argument("--json", type=Path, default=None, help="also write the counts here")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     args = parser.parse_args(argv)
     from models.errors import FeatherlightError
+    from models.fileio import atomic_write_text, check_writable
 
     try:
+        if args.json:  # refused before the work, not after it
+            check_writable([args.json], args.overwrite)
         counts = breakdown(args.data, args.estimates)
         print("\n".join(report(counts)))
         if args.json:
-            from models.fileio import atomic_write_text
-
-            atomic_write_text(args.json, json.dumps(counts, indent=1) + "\n", overwrite=True)
+            atomic_write_text(args.json, json.dumps(counts, indent=1) + "\n", overwrite=args.overwrite)
     except FeatherlightError as exc:
         print(f"pitch_errors: error: {exc}", file=sys.stderr)
         return 2

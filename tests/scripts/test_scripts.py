@@ -745,6 +745,10 @@ def test_pitch_errors_places_the_misses_in_the_note_and_names_them(tmp_path, cap
     previous, octave = errors.ERRORS.index("previous note"), errors.ERRORS.index("octave")
     assert counts["kinds"][0][previous] == 3 and counts["kinds"][1][previous] == 2
     assert counts["kinds"][2][octave] == 10 and sum(counts["kinds"][2]) == 10
+    assert errors.main(["--data", str(data), "--estimates", str(est), "--json", str(tmp_path / "c.json")]) == 2
+    assert "c.json" in capsys.readouterr().err  # the earlier counts are not replaced without --overwrite
+    assert errors.main(["--data", str(data), "--estimates", str(est), "--json", str(tmp_path / "c.json"),
+                        "--overwrite"]) == 0
     (est / "band.f0.csv").unlink()
     assert errors.main(["--data", str(data), "--estimates", str(est)]) == 2
     assert "lacks 1 estimate(s) (band.f0.csv)" in capsys.readouterr().err
