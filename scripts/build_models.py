@@ -10,7 +10,7 @@ as a subprocess of this Python (its output shows as it runs):
    skipped when WORK/corpus/T/corpus.json says the corpus is complete with these settings (a stopped
    render resumes; other settings in that folder are an error: use another --work); with
    `--more-renders SEED:MINUTES ...` also one render per extra seed into WORK/corpus/T-seedSEED (same
-   task and render options), and WORK/combined/T gets links to the train files of all of them (named
+   task and render options, or `--more-render-options` in their place), and WORK/combined/T gets links to the train files of all of them (named
    s<seed>_<file>) plus the main corpus's validation split: more pieces and instruments for training,
    the same validation (a piece's split comes from its id, never from the seed, so no test piece leaks);
 2. `featherlight train --task T --data WORK/corpus/T --out WORK/runs/T --seed S [--epochs N] --device D
@@ -77,6 +77,15 @@ class BuildSettings:
     #: splits join the main corpus's for training (pieces keep their split whatever the seed, so no test
     #: or validation piece enters training); validation stays the main corpus's
     more_renders: tuple[tuple[int, float], ...] = ()
+    #: the `corpus render` options of the extra renders in place of ``render_options`` (None: the same), e.g.
+    #: ("--melody-accompaniment-probability", "1.0") for more accompanied melodies than the main corpus has
+    more_render_options: tuple[str, ...] | None = None
+
+    def render_options_for(self, more: tuple[int, float] | None = None) -> tuple[str, ...]:
+        """The options of the main render (``more`` None) or of an extra render."""
+        if more is None or self.more_render_options is None:
+            return self.render_options
+        return self.more_render_options
 
     def model_name(self, task: str) -> str:
         return task + self.name_suffix
@@ -116,7 +125,7 @@ def render_command(s: BuildSettings, task: str, more: tuple[int, float] | None =
            "--minutes", f"{minutes:g}", "--seed", str(seed)]
     if s.sources:
         cmd += ["--sources", *s.sources]
-    return cmd + [*s.render_options, "--jobs", str(s.jobs), "--no-progress"]
+    return cmd + [*s.render_options_for(more), "--jobs", str(s.jobs), "--no-progress"]
 
 
 def train_command(s: BuildSettings, task: str) -> list[str]:
@@ -151,7 +160,7 @@ def corpus_is_complete(s: BuildSettings, task: str, more: tuple[int, float] | No
               "sources": sorted(str(Path(p).resolve()) for p in s.sources)}
     found = {"minutes": float(config.get("minutes", -1)), "seed": config.get("seed"),
              "sources": sorted(str(Path(p).resolve()) for p in config.get("sources", []))}
-    options = _render_option_values(s.render_options)
+    options = _render_option_values(s.render_options_for(more))
     defaults = CorpusConfig.defaults_dict()
     for key, value in options.items():
         wanted[key] = value
@@ -203,17 +212,17 @@ def _parse_command_options(register: Callable, command: Sequence[str], options: 
     return args
 
 
-def _render_option_values(options: Sequence[str]) -> dict:
+def _render_option_values(options: Sequence[str], flag: str = "--render-options") -> dict:
     """The corpus settings ``options`` (``corpus render`` flags) stand for, as corpus.json records them."""
     from models.corpus.cli import register
 
     args = _parse_command_options(register, ["corpus", "render", "--task", "drums", "--out", "-", "--minutes", "1"],
-                                  options, "--render-options")
+                                  options, flag)
     given = {a.lstrip("-").split("=")[0].replace("-", "_") for a in options if a.startswith("--")}
     values = {}
     for name in given:
         if not hasattr(args, name):
-            raise ConfigError(f"--render-options: {name} is not a `corpus render` option")
+            raise ConfigError(f"{flag}: {name} is not a `corpus render` option")
         value = getattr(args, name)
         values[name] = list(value) if isinstance(value, (list, tuple)) else value
     return values
@@ -393,6 +402,9 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
                         help="more renders with other seeds (same task and render options) whose train splits join "
                              "the main corpus's for training, e.g. --more-renders 1:360; validation stays the "
                              "main corpus's")
+    parser.add_argument("--more-render-options", default=None, metavar="'OPTIONS'",
+                        help="`corpus render` options of the --more-renders in place of --render-options (default: "
+                             "the same), e.g. --more-render-options '--melody-accompaniment-probability 1.0'")
     args = parser.parse_args(argv)
     try:
         from models.runtime.analyze_cli import parse_tasks
@@ -423,7 +435,14 @@ def main(argv: Sequence[str] | None = None, *, run: CommandRunner = run_cli,
                                  jobs=args.jobs, out=args.out, overwrite=args.overwrite,
                                  render_options=tuple(shlex.split(args.render_options)),
                                  train_options=tuple(shlex.split(args.train_options)),
-                                 name_suffix=args.name_suffix, more_renders=tuple(more_renders))
+                                 name_suffix=args.name_suffix, more_renders=tuple(more_renders),
+                                 more_render_options=(None if args.more_render_options is None
+                                                      else tuple(shlex.split(args.more_render_options))))
+        if settings.more_render_options is not None and not settings.more_renders:
+            raise ConfigError("--more-render-options needs --more-renders (the renders they apply to)")
+        _render_option_values(settings.render_options)  # bad options fail here, before any step runs
+        if settings.more_render_options is not None:
+            _render_option_values(settings.more_render_options, "--more-render-options")
         check_train_options(settings.train_options)
         build_argv = ["scripts/build_models.py", *(sys.argv[1:] if argv is None else argv)]
         for task in settings.tasks:

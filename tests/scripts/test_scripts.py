@@ -340,6 +340,9 @@ class FakePipeline:
                                    "procedural_fraction": 0.3},
                         "sources": [{"kind": "pop909", "path": p, "pieces": 3} for p in self.sources],
                         "soundfonts": ["/x/TimGM6mb.sf2"], "complete": True, "summary": {"train": {"items": 2}}}
+            if "--melody-accompaniment-probability" in argv:  # recorded as a real render records it
+                manifest["config"]["melody_accompaniment_probability"] = float(
+                    argv[argv.index("--melody-accompaniment-probability") + 1])
             (out / "corpus.json").write_text(json.dumps(manifest))
         elif argv[0] == "train":
             self._fake_run(Path(argv[argv.index("--out") + 1]), argv[argv.index("--task") + 1], argv)
@@ -601,6 +604,40 @@ def test_build_models_more_renders_join_the_training_data(tmp_path):
     for bad in (["--more-renders", "5:1"], ["--more-renders", "x"], ["--more-renders", "7:1", "7:2"]):
         assert build.main(argv[:-3] + bad, run=fake, ask=lambda q: False) == 2
 
+
+def test_build_models_more_render_options_apply_to_the_extra_renders_only(tmp_path, capsys):
+    """--more-render-options: the extra renders take these options in place of --render-options (say, every
+    melody accompanied), the main corpus keeps its own; each is checked against its own options on a re-run."""
+    build = load_script("build_models")
+    from models.runtime.card import load_card
+
+    work, out = tmp_path / "work", tmp_path / "bundled"
+    fake = FakePipeline([])
+    argv = ["--tasks", "onsets", "--work", str(work), "--minutes", "0.3", "--epochs", "1", "--device", "cpu",
+            "--jobs", "1", "--out", str(out), "--render-options", "--melody-accompaniment-probability 0.6",
+            "--more-renders", "7:0.5", "--more-render-options", "--melody-accompaniment-probability 1.0"]
+    for split in ("train", "valid"):  # the links need files to point at
+        for folder in ("onsets", "onsets-seed7"):
+            (work / "corpus" / folder / split).mkdir(parents=True)
+    assert build.main(argv, run=fake, ask=lambda q: False) == 0
+    renders = {c[c.index("--seed") + 1]: c for c in fake.calls if c[:2] == ["corpus", "render"]}
+    assert renders["0"][renders["0"].index("--melody-accompaniment-probability") + 1] == "0.6"
+    assert renders["7"][renders["7"].index("--melody-accompaniment-probability") + 1] == "1.0"
+    tr = load_card(out / "onsets.json").training
+    assert tr["more_renders"][0]["render_command"] == ["featherlight", *renders["7"]]
+    assert tr["corpus"]["melody_accompaniment_probability"] == 0.6
+    fake.calls.clear()  # both corpora are complete with their own options: nothing is rendered again
+    assert build.main(argv + ["--overwrite"], run=fake, ask=lambda q: False) == 0
+    assert not [c for c in fake.calls if c[:2] == ["corpus", "render"]]
+    # the extra render with other options than it was made with is refused, not rendered over
+    changed = argv[:-1] + ["--melody-accompaniment-probability 0.9", "--overwrite"]
+    assert build.main(changed, run=fake, ask=lambda q: False) == 2
+    assert "melody_accompaniment_probability 1.0 (wanted 0.9)" in capsys.readouterr().err
+    assert build.main(argv[:-1] + ["--no-such-option 1"], run=fake) == 2
+    assert "--more-render-options" in capsys.readouterr().err
+    without_more = argv[:argv.index("--more-renders")] + argv[argv.index("--more-render-options"):]
+    assert build.main(without_more, run=fake) == 2
+    assert "--more-render-options needs --more-renders" in capsys.readouterr().err
 
 def test_deepen_model_keeps_the_function_and_grows_the_context(tmp_path, capsys):
     """scripts/deepen_model.py: the deepened network computes what the exported model computes (ONNX
