@@ -10,9 +10,10 @@ as a subprocess of this Python (its output shows as it runs):
    skipped when WORK/corpus/T/corpus.json says the corpus is complete with these settings (a stopped
    render resumes; other settings in that folder are an error: use another --work); with
    `--more-renders SEED:MINUTES ...` also one render per extra seed into WORK/corpus/T-seedSEED (same
-   task and render options, or `--more-render-options` in their place), and WORK/combined/T gets links to the train files of all of them (named
-   s<seed>_<file>) plus the main corpus's validation split: more pieces and instruments for training,
-   the same validation (a piece's split comes from its id, never from the seed, so no test piece leaks);
+   task and render options, or `--more-render-options` in their place), and WORK/combined/T gets links
+   to the train files of all of them (named s<seed>_<file>) plus the main corpus's validation split: more
+   pieces and instruments for training, the same validation (a piece's split comes from its id, never
+   from the seed, so no test piece leaks);
 2. `featherlight train --task T --data WORK/corpus/T --out WORK/runs/T --seed S [--epochs N] --device D
    [--train-options]` (`--data WORK/combined/T` with --more-renders), with --resume when WORK/runs/T
    holds an interrupted (or finished) run; a run fine-tuned with `--train-options '--init RUN'` gets the
