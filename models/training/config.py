@@ -96,8 +96,8 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
         # More accompanied data is the one lever that moved those timbres: this model fine-tuned 3 epochs on
         # its render plus a 240-minute render of seed 2 with every melody accompanied (accompaniment
         # probability 1.0): validation 0.9203, test 0.907, accompanied melodies 0.798 -> 0.819 (choir 0.57 ->
-        # 0.74), solo lines 0.952 -> 0.949; not bundled at equal validation. Three times that accompanied data
-        # is what the bundled model is (2026-12-06): the previous one fine-tuned on its render plus 480 minutes
+        # 0.74), solo lines 0.952 -> 0.949; not bundled at equal validation. The bundled model (2026-12-06)
+        # has three times that accompanied data: the previous one fine-tuned on its render plus 480 minutes
         # of seed 3 with every melody accompanied (build_models --more-renders 3:480 --more-render-options
         # '--melody-accompaniment-probability 1.0'; 720 minutes): validation RPA 0.9197 -> 0.9238 / 0.9303 /
         # 0.9309 / 0.9239 over epochs 0-3 (best 2 kept), test split 0.902 -> 0.916, accompanied melodies 0.798
@@ -150,8 +150,8 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
     # bundled model now (2026-12-06): the previous one fine-tuned at lr 0.0005 on those 474 minutes plus 480
     # of seed 2 (build_models --more-renders 1:360 2:480; 744 train minutes): validation F1 (default decoder)
     # 0.835 / 0.838 / 0.844 / 0.826 over epochs 0-3, tuned 0.844 -> 0.852 (best epoch 2), test 0.883 -> 0.889
-    # (precision 0.945, recall 0.839). Each doubling of data has given half a point to a point: the gap to 0.90 is
-    # the slow attacks, not the amount of data.
+    # (precision 0.945, recall 0.839). Each doubling of data has given half a point to a point: the gap to
+    # 0.90 is the slow attacks, not the amount of data.
     return NetConfig(**common, temporal_channels=(128, 128, 128), temporal_kernel=(1, 3, 3),
                      temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
 

@@ -639,6 +639,7 @@ def test_build_models_more_render_options_apply_to_the_extra_renders_only(tmp_pa
     assert build.main(without_more, run=fake) == 2
     assert "--more-render-options needs --more-renders" in capsys.readouterr().err
 
+
 def test_deepen_model_keeps_the_function_and_grows_the_context(tmp_path, capsys):
     """scripts/deepen_model.py: the deepened network computes what the exported model computes (ONNX
     model vs the new torch network on other audio), with the new layers' context; build_models records
