@@ -4,7 +4,8 @@
 optimisation, augmentation, seed). It is saved as ``RUN_DIR/config.json`` (see
 :mod:`models.training.export` for the run-folder contract) and compared on ``--resume``: a run only
 continues with the same config. Settings that do not change the result (device, workers, cache folder,
-the number of epochs still to run, patience) may differ between a run and its resumption.
+the number of epochs still to run unless the learning rate follows the cosine schedule, patience) may
+differ between a run and its resumption.
 
 Output layout per task (fixed for every piece of the project):
 
@@ -27,6 +28,7 @@ from models.frontend import FrontEndConfig
 
 __all__ = [
     "DEVICES",
+    "LR_SCHEDULES",
     "RESULT_NEUTRAL_FIELDS",
     "TrainConfig",
     "default_net_config",
@@ -34,6 +36,11 @@ __all__ = [
 ]
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+#: Learning-rate schedules: ``plateau`` halves the rate after 3 epochs without a better validation metric
+#: (open-ended: ``epochs`` may be raised on resume); ``cosine`` decays it every step from ``lr`` to 0 at the
+#: end of epoch ``epochs`` (half a cosine), so the run's length is part of its result.
+LR_SCHEDULES: tuple[str, ...] = ("plateau", "cosine")
 
 #: TrainConfig fields that may change between a run and its ``--resume`` (they do not change results).
 #: Random transposition range (semitones, both ways) by task when a run does not set one. Features move
@@ -176,6 +183,7 @@ class TrainConfig:
     excerpt_frames: int = 400
     excerpts_per_epoch: int | None = None
     lr: float = 2e-3
+    lr_schedule: str = "plateau"  # one of LR_SCHEDULES
     weight_decay: float = 1e-4
     grad_clip_norm: float = 1.0
     epochs: int = 30
@@ -195,6 +203,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         for name in ("batch_size", "excerpt_frames", "epochs"):
@@ -265,10 +275,14 @@ class TrainConfig:
         return cls(**values)
 
     def result_dict(self) -> dict:
-        """The settings that decide the result (what ``--resume`` compares)."""
+        """The settings that decide the result (what ``--resume`` compares).
+
+        ``epochs`` is one of them under the cosine schedule (it sets the rate of every step).
+        """
         d = self.to_dict()
         for name in RESULT_NEUTRAL_FIELDS:
-            d.pop(name, None)
+            if not (name == "epochs" and self.lr_schedule == "cosine"):
+                d.pop(name, None)
         return d
 
     def data_paths(self) -> dict:

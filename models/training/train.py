@@ -24,8 +24,12 @@ seed's random initialisation; config.json records the file and its sha256 under 
 
 Reproducibility: the model is initialised from ``seed`` (or ``init_weights``); before each epoch the
 torch RNG is seeded from ``(seed, epoch)`` and the excerpts are drawn from ``(seed, epoch, index)``, and
-the LR scheduler (reduce-on-plateau) does not depend on the number of epochs. So a resumed run gives bit-identical
-weights to an uninterrupted one on the CPU, and ``epochs`` may be raised on resume.
+the default LR scheduler (reduce-on-plateau) does not depend on the number of epochs. So a resumed run gives
+bit-identical weights to an uninterrupted one on the CPU, and ``epochs`` may be raised on resume. The
+``cosine`` schedule (``lr_schedule``) sets each step's rate from the step's index alone,
+``lr * (1 + cos(pi * step / steps)) / 2`` over ``epochs`` epochs, so it resumes bit-identically too, with the
+same ``epochs``. For a fine-tune it is the schedule to pick: a constant rate leaves the last epochs' weights
+wherever the last batches pushed them (validation moves a point between epochs), the decay settles them.
 
 Losses: pitch BCE on saliences + BCE on voicing; chords cross-entropy; drums/onsets BCE. Positive
 targets of the sigmoid outputs (pitch saliences, drum and onset activations) are weighted by
@@ -67,7 +71,8 @@ from models.training.data import FileData, TrainExcerpts, load_task_files
 from models.training.nets import TaskNet, count_parameters
 from models.training.targets import frame_f0_hz
 
-__all__ = ["METRIC_BY_TASK", "RUN_FILES", "train", "predict_file", "evaluate", "tune_decoder", "resolve_device"]
+__all__ = ["METRIC_BY_TASK", "RUN_FILES", "train", "predict_file", "evaluate", "tune_decoder", "resolve_device",
+           "cosine_lr"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +91,11 @@ _CHORD_STAY_GRID = (0.9, 0.99, 0.999)
 
 
 # --- small helpers ---------------------------------------------------------------------------------
+def cosine_lr(lr: float, step: int, total_steps: int) -> float:
+    """The cosine schedule's rate at ``step`` (0-based) of ``total_steps``: ``lr`` at 0, falling to 0."""
+    return lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(total_steps, 1)))
+
+
 def resolve_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device 'cuda' was asked for but torch sees no CUDA GPU; use --device cpu or auto")
@@ -529,6 +539,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
     lookahead = net_config.lookahead_frames
     epoch_bar = tqdm(range(start_epoch, config.epochs), desc=f"train {task}", unit="epoch", disable=not progress,
                      initial=start_epoch, total=config.epochs)
+    steps_per_epoch = math.ceil(len(excerpts) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
     for epoch in epoch_bar:
         if bad_epochs >= config.patience:
             break
@@ -540,7 +552,10 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         model.train()
         losses = []
         batch_bar = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
-        for features, targets, mask in batch_bar:
+        for step, (features, targets, mask) in enumerate(batch_bar, start=epoch * steps_per_epoch):
+            if config.lr_schedule == "cosine":
+                for group in optimizer.param_groups:
+                    group["lr"] = cosine_lr(config.lr, step, total_steps)
             features, targets, mask = features.to(device), targets.to(device), mask.to(device)
             logits = model(features, logits=True)
             loss = _loss(task, logits, targets, mask, lookahead, config.positive_weight)
@@ -554,7 +569,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         metrics = evaluate(task, probs, valid_files, default_decoder(task), frontend.hop_s)
         value = _metric(task, metrics)
         valid_loss = _valid_loss(task, model, valid_files, device, config.positive_weight)
-        scheduler.step(value)
+        if config.lr_schedule == "plateau":
+            scheduler.step(value)
         improved = value > best_value
         if improved:
             best_value, best_epoch, bad_epochs = value, epoch, 0

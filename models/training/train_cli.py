@@ -30,6 +30,8 @@ examples:
   featherlight train --task pitch --data my/train --valid my/valid --out runs/pitch --epochs 40
   featherlight train --task pitch --data corpus/pitch --out runs/pitch --resume
   featherlight train --task pitch --data my/corpus --out runs/pitch-mine --init runs/pitch --lr 0.0005
+  featherlight train --task pitch --data my/corpus --out runs/pitch-mine --init runs/pitch --lr 0.0005 \\
+      --lr-schedule cosine --epochs 3
   featherlight train --task drums --data my/drums --out runs/drums-mine --init resources/models/drums.onnx --lr 0.0005
   featherlight train --task onsets --data corpus/onsets --out runs/onsets-deep \\
       --net '{"temporal_channels": [128, 128, 128, 128], "temporal_kernel": [1, 3, 3, 3], "temporal_dilation": [1, 1, 2, 4]}'
@@ -55,6 +57,10 @@ def register(subparsers) -> None:
     parser.add_argument("--excerpts-per-epoch", type=int, default=None, metavar="N",
                         help="excerpts per epoch (default: enough to cover the training audio once)")
     parser.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 0.002)")
+    parser.add_argument("--lr-schedule", choices=("plateau", "cosine"), default=None,
+                        help="plateau (default): halve the rate after 3 epochs without a better validation "
+                        "metric; cosine: decay it every step to 0 at the end of --epochs (the better choice "
+                        "for a fine-tune of a few epochs; --resume then needs the same --epochs)")
     parser.add_argument("--seed", type=int, default=None, metavar="S", help="random seed (default 0)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None,
                         help="where to train (default auto: CUDA when torch finds a GPU, else CPU)")
@@ -155,6 +161,7 @@ def build_config(args: argparse.Namespace):
     overrides = {
         "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "excerpt_frames": args.excerpt_frames, "excerpts_per_epoch": args.excerpts_per_epoch, "lr": args.lr,
+        "lr_schedule": getattr(args, "lr_schedule", None),
         "seed": args.seed, "device": args.device, "workers": args.workers,
         "transpose_semitones": args.transpose, "init_weights": str(args.init) if args.init else None,
     }

@@ -116,6 +116,45 @@ def test_more_epochs_on_resume_continue_the_same_run(tmp_path, dataset_factory, 
     _assert_same(_weights(straight), _weights(staged))
 
 
+def test_cosine_schedule_decays_to_zero_and_resumes_bit_identically(tmp_path, dataset_factory, tiny_net_for,
+                                                                      monkeypatch):
+    assert train_module.cosine_lr(0.1, 0, 10) == pytest.approx(0.1)
+    assert train_module.cosine_lr(0.1, 5, 10) == pytest.approx(0.05)
+    assert train_module.cosine_lr(0.1, 10, 10) == pytest.approx(0.0)
+    root = dataset_factory("onsets", n_train=2, n_valid=1)
+    net = tiny_net_for("onsets")
+    cfg = _config(root, "onsets", net, epochs=3, lr=0.01, lr_schedule="cosine")
+    straight = tmp_path / "straight"
+    train(cfg, straight, progress=False)
+    with open(straight / "log.csv") as fh:
+        lrs = [float(r["lr"]) for r in csv.DictReader(fh)]
+    assert len(lrs) == 3 and 0.01 > lrs[0] > lrs[1] > lrs[2] >= 0 and lrs[2] < 0.01 * 0.1
+    plateau = tmp_path / "plateau"
+    train(_config(root, "onsets", net, epochs=3, lr=0.01), plateau, progress=False)
+    with open(plateau / "log.csv") as fh:
+        assert {float(r["lr"]) for r in csv.DictReader(fh)} == {0.01}
+
+    staged = tmp_path / "staged"
+    real_write_json = train_module._write_json
+
+    def crashing_write_json(path, data):
+        if path.name == "state.json" and data.get("epoch") == 1:
+            raise KeyboardInterrupt("simulated kill")
+        real_write_json(path, data)
+
+    monkeypatch.setattr(train_module, "_write_json", crashing_write_json)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, staged, progress=False)
+    monkeypatch.setattr(train_module, "_write_json", real_write_json)
+    with pytest.raises(ConfigError, match="epochs"):  # the schedule's length is part of the result
+        train(_config(root, "onsets", net, epochs=5, lr=0.01, lr_schedule="cosine"), staged, resume=True,
+              progress=False)
+    train(cfg, staged, resume=True, progress=False)
+    _assert_same(_weights(straight), _weights(staged))
+    with pytest.raises(ConfigError, match="lr_schedule"):
+        _config(root, "onsets", net, lr_schedule="step")
+
+
 def test_resume_refuses_a_different_config(tmp_path, dataset_factory, tiny_net_for):
     root = dataset_factory("onsets", n_train=1, n_valid=1)
     run = tmp_path / "run"
