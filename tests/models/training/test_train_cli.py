@@ -107,6 +107,17 @@ def test_lookahead_option_sets_the_network_lookahead(tmp_path, dataset_factory):
         train_cli.build_config(_parse([*args, "--lookahead", "-9"]))
 
 
+def test_lr_schedule_option(tmp_path, dataset_factory):
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    args = ["--task", "onsets", "--data", str(root), "--out", str(tmp_path / "r")]
+    assert train_cli.build_config(_parse(args)).lr_schedule == "plateau"
+    cfg = train_cli.build_config(_parse([*args, "--lr-schedule", "cosine", "--epochs", "3"]))
+    assert cfg.lr_schedule == "cosine" and cfg.result_dict()["epochs"] == 3
+    assert "epochs" not in train_cli.build_config(_parse(args)).result_dict()
+    with pytest.raises(SystemExit):
+        _parse([*args, "--lr-schedule", "linear"])
+
+
 def test_net_option_changes_the_network_shape(tmp_path, dataset_factory):
     from models.training.config import default_net_config
 
