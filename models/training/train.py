@@ -85,7 +85,10 @@ RUN_FILES: tuple[str, ...] = ("config.json", "best.safetensors", "metrics.json",
                               "last.next.safetensors", "optimizer.next.safetensors")
 
 _EVAL_CHUNK_FRAMES = 2000
-_THRESHOLD_GRID = tuple(np.round(np.arange(0.1, 0.91, 0.1), 2))
+#: peak thresholds tried for drums and onsets: steps of 0.05, as a well-trained activation is sharp enough
+#: that 0.1 steps miss its best point (onsets model of 2026-12-06: 0.7 from the 0.1 grid, validation F1 0.858;
+#: 0.65, 0.861; test split 0.892 -> 0.893)
+_THRESHOLD_GRID = tuple(np.round(np.arange(0.1, 0.91, 0.05), 2))
 _VOICING_GRID = tuple(np.round(np.arange(0.2, 0.81, 0.1), 2))
 _CHORD_STAY_GRID = (0.9, 0.99, 0.999)
 
