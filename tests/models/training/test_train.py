@@ -73,6 +73,22 @@ def _assert_same(a, b):
         assert torch.equal(a[key], b[key]), key
 
 
+def _train_killed_while_saving(cfg, run, epoch, monkeypatch):
+    """Train ``cfg`` into ``run`` and kill it while it saves ``epoch``: after the *.next checkpoint files,
+    before state.json (like kill -9 there)."""
+    real_write_json = train_module._write_json
+
+    def crashing_write_json(path, data):
+        if path.name == "state.json" and data.get("epoch") == epoch:
+            raise KeyboardInterrupt("simulated kill")
+        real_write_json(path, data)
+
+    monkeypatch.setattr(train_module, "_write_json", crashing_write_json)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, run, progress=False)
+    monkeypatch.setattr(train_module, "_write_json", real_write_json)
+
+
 def test_resume_after_interruption_equals_a_straight_run(tmp_path, dataset_factory, tiny_net_for, monkeypatch):
     root = dataset_factory("onsets", n_train=2, n_valid=1)
     cfg = _config(root, "onsets", tiny_net_for("onsets"), epochs=4)
@@ -81,17 +97,7 @@ def test_resume_after_interruption_equals_a_straight_run(tmp_path, dataset_facto
 
     # crash while saving epoch 2: after the *.next checkpoint files, before state.json (like kill -9)
     broken = tmp_path / "broken"
-    real_write_json = train_module._write_json
-
-    def crashing_write_json(path, data):
-        if path.name == "state.json" and data.get("epoch") == 2:
-            raise KeyboardInterrupt("simulated kill")
-        real_write_json(path, data)
-
-    monkeypatch.setattr(train_module, "_write_json", crashing_write_json)
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, broken, progress=False)
-    monkeypatch.setattr(train_module, "_write_json", real_write_json)
+    _train_killed_while_saving(cfg, broken, 2, monkeypatch)
     assert json.loads((broken / "state.json").read_text())["epoch"] == 1
     assert (broken / "last.next.safetensors").is_file()
 
@@ -135,17 +141,7 @@ def test_cosine_schedule_decays_to_zero_and_resumes_bit_identically(tmp_path, da
         assert {float(r["lr"]) for r in csv.DictReader(fh)} == {0.01}
 
     staged = tmp_path / "staged"
-    real_write_json = train_module._write_json
-
-    def crashing_write_json(path, data):
-        if path.name == "state.json" and data.get("epoch") == 1:
-            raise KeyboardInterrupt("simulated kill")
-        real_write_json(path, data)
-
-    monkeypatch.setattr(train_module, "_write_json", crashing_write_json)
-    with pytest.raises(KeyboardInterrupt):
-        train(cfg, staged, progress=False)
-    monkeypatch.setattr(train_module, "_write_json", real_write_json)
+    _train_killed_while_saving(cfg, staged, 1, monkeypatch)
     with pytest.raises(ConfigError, match="epochs"):  # the schedule's length is part of the result
         train(_config(root, "onsets", net, epochs=5, lr=0.01, lr_schedule="cosine"), staged, resume=True,
               progress=False)
