@@ -30,6 +30,9 @@ bit-identical weights to an uninterrupted one on the CPU, and ``epochs`` may be 
 ``lr * (1 + cos(pi * step / steps)) / 2`` over ``epochs`` epochs, so it resumes bit-identically too, with the
 same ``epochs``. For a fine-tune it is the schedule to pick: a constant rate leaves the last epochs' weights
 wherever the last batches pushed them (validation moves a point between epochs), the decay settles them.
+Measured (2026-12-06): onsets-live fine-tuned 1 epoch at lr 0.0005 on 1134 minutes, same start, data and
+seed: validation F1 0.806 constant / 0.819 cosine with the default decoder, 0.836 / 0.841 tuned (the start
+had 0.839), test split 0.880 / 0.879.
 
 Losses: pitch BCE on saliences + BCE on voicing; chords cross-entropy; drums/onsets BCE. Positive
 targets of the sigmoid outputs (pitch saliences, drum and onset activations) are weighted by
