@@ -9,6 +9,7 @@ from pathlib import Path
 
 from models.annotations.types import TASKS
 from models.errors import ConfigError, DatasetError
+from models.training.config import LR_SCHEDULES
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def register(subparsers) -> None:
     parser.add_argument("--excerpts-per-epoch", type=int, default=None, metavar="N",
                         help="excerpts per epoch (default: enough to cover the training audio once)")
     parser.add_argument("--lr", type=float, default=None, help="AdamW learning rate (default 0.002)")
-    parser.add_argument("--lr-schedule", choices=("plateau", "cosine"), default=None,
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=None,
                         help="plateau (default): halve the rate after 3 epochs without a better validation "
                         "metric; cosine: decay it every step to 0 at the end of --epochs (the better choice "
                         "for a fine-tune of a few epochs; --resume then needs the same --epochs)")
@@ -161,7 +162,7 @@ def build_config(args: argparse.Namespace):
     overrides = {
         "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "excerpt_frames": args.excerpt_frames, "excerpts_per_epoch": args.excerpts_per_epoch, "lr": args.lr,
-        "lr_schedule": getattr(args, "lr_schedule", None),
+        "lr_schedule": args.lr_schedule,
         "seed": args.seed, "device": args.device, "workers": args.workers,
         "transpose_semitones": args.transpose, "init_weights": str(args.init) if args.init else None,
     }
