@@ -218,6 +218,9 @@ class TrainConfig:
     workers: int = 0
     positive_weight: float = 5.0  # BCE pos_weight of positive targets: pitch saliences, drum/onset hits
     pitch_target_std_cents: float = 25.0
+    #: pitch: the loss counts the first 100 ms of each note of the training files this many times
+    #: (validation stays unweighted); 1 = every frame alike
+    pitch_note_start_weight: float = 1.0
     gain_db_range: tuple[float, float] = (-12.0, 6.0)
     transpose_semitones: int | None = None  # pitch and chords; 0 = off, None = DEFAULT_TRANSPOSE[task]
     #: start from these weights instead of the seed's random initialisation (fine-tuning): a run folder
@@ -242,9 +245,13 @@ class TrainConfig:
         if not (self.lr > 0 and self.weight_decay >= 0 and self.grad_clip_norm > 0):
             raise ConfigError(f"need lr > 0, weight_decay >= 0, grad_clip_norm > 0, got {self.lr}, "
                               f"{self.weight_decay}, {self.grad_clip_norm}")
-        if not self.positive_weight > 0 or not self.pitch_target_std_cents > 0:
-            raise ConfigError(f"positive_weight and pitch_target_std_cents must be positive, got "
-                              f"{self.positive_weight}, {self.pitch_target_std_cents}")
+        if not (self.positive_weight > 0 and self.pitch_target_std_cents > 0 and self.pitch_note_start_weight > 0):
+            raise ConfigError(f"positive_weight, pitch_target_std_cents and pitch_note_start_weight must be positive, "
+                              f"got {self.positive_weight}, {self.pitch_target_std_cents}, "
+                              f"{self.pitch_note_start_weight}")
+        if self.pitch_note_start_weight != 1.0 and self.task != "pitch":
+            raise ConfigError(f"pitch_note_start_weight applies to the pitch task only (task is {self.task!r}); "
+                              "leave it at 1")
         gain = tuple(float(g) for g in self.gain_db_range)
         if len(gain) != 2 or gain[0] > gain[1]:
             raise ConfigError(f"gain_db_range must be (low_db, high_db) with low <= high, got {self.gain_db_range}")

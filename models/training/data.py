@@ -61,7 +61,11 @@ PITCH_BINS_PER_SEMITONE = 5
 
 @dataclass(frozen=True, eq=False)
 class FileData:
-    """One annotated file, ready to train on: features ``(T, n_bins)``, targets and mask of T frames."""
+    """One annotated file, ready to train on: features ``(T, n_bins)``, targets and mask of T frames.
+
+    Features are memory-mapped from the cache; pitch targets are a
+    :class:`~models.training.targets.PitchTargetRows` that builds its rows when sliced.
+    """
 
     audio_path: Path
     stem: str
@@ -101,7 +105,8 @@ def cached_features(audio_path: str | os.PathLike, cache_dir: str | os.PathLike,
 
 
 def load_task_files(folder: str | os.PathLike, task: str, cache_dir: str | os.PathLike, *,
-                    frontend: FrontEndConfig = FrontEndConfig(), pitch_std_cents: float = 25.0) -> list[FileData]:
+                    frontend: FrontEndConfig = FrontEndConfig(), pitch_std_cents: float = 25.0,
+                    pitch_note_start_weight: float = 1.0) -> list[FileData]:
     """Every annotated file of ``folder`` for ``task`` with features and targets.
 
     Raises :class:`DatasetError` listing every problem of the folder (missing labels, unreadable files).
@@ -111,7 +116,8 @@ def load_task_files(folder: str | os.PathLike, task: str, cache_dir: str | os.Pa
     for item in items:
         features = cached_features(item.audio_path, cache_dir, frontend)
         targets, mask = task_targets(task, item.annotation, features.shape[0],
-                                     hop_s=frontend.hop_s, pitch_std_cents=pitch_std_cents)
+                                     hop_s=frontend.hop_s, pitch_std_cents=pitch_std_cents,
+                                     pitch_note_start_weight=pitch_note_start_weight, lazy=True)
         out.append(FileData(item.audio_path, item.stem, item.annotation, features, targets, mask))
     if not any(f.n_frames for f in out):
         raise DatasetError(f"the audio under {folder} yields no frames; use longer files",

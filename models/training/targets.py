@@ -9,7 +9,8 @@ target is known and 0 where the loss must ignore the frame.
   voicing 0/1. The reference is the f0 track when there is one (sampled at the frame times,
   interpolated in cents between voiced neighbours), else the notes. Mask ``(T, 2)``: column 0 for the
   saliences (0 where a voiced f0 lies outside the bins), column 1 for voicing (0 past the end of an f0
-  track).
+  track). With ``note_start_weight`` the mask is that weight instead of 1 in the first 100 ms of each
+  note (:func:`note_start_frames`), so the loss counts those frames that many times.
 - chords ``(T,)`` int64: :meth:`ChordVocabulary.label_to_index` of the segment holding the frame's
   centre ``(i + 0.5) * hop_s``; frames no segment covers get ``-1`` (mask 0).
 - drums ``(T, 6)`` and onsets ``(T, 1)``: 1 at ``round(time / hop)``, ``widen_value`` (0.5) at the
@@ -29,12 +30,18 @@ __all__ = [
     "chord_targets",
     "drum_targets",
     "frame_f0_hz",
+    "note_start_frames",
     "onset_targets",
+    "PitchTargetRows",
+    "pitch_target_rows",
     "pitch_targets",
     "task_targets",
 ]
 
 HOP_S: float = 0.01
+#: frames of a note that ``note_start_weight`` weighs (100 ms), and the f0 move that starts a new note
+NOTE_START_FRAMES: int = 10
+NOTE_CHANGE_CENTS: float = 50.0
 _VOCABULARY = ChordVocabulary()
 
 
@@ -80,25 +87,95 @@ def frame_f0_hz(annotation: Annotation, n_frames: int, hop_s: float = HOP_S) -> 
     return f0, known
 
 
-def pitch_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S, std_cents: float = 25.0,
-                  bins: PitchBins = PitchBins()) -> tuple[np.ndarray, np.ndarray]:
-    """``(T, n_bins + 1)`` float32 saliences + voicing, and a ``(T, 2)`` float32 mask (see module doc)."""
+class PitchTargetRows:
+    """Pitch targets of one file that build their Gaussian rows only when indexed.
+
+    Behaves like the ``(T, n_bins + 1)`` float32 array :func:`pitch_targets` returns (``shape``,
+    ``dtype``, ``len``, indexing with a row index or slice first, ``np.asarray``) and gives exactly the
+    same values, but holds only the bin position and voicing of each frame: 12 bytes a frame instead of
+    1444, which is what lets training hold thousands of minutes of pitch data in memory.
+    """
+
+    def __init__(self, position: np.ndarray, voiced: np.ndarray, std_cents: float, bins: PitchBins) -> None:
+        self._position = np.asarray(position, dtype=np.float64)  # bin position; NaN: no salience target
+        self._voiced = np.asarray(voiced, dtype=np.float32)
+        self._std_cents = float(std_cents)
+        self._bins = bins
+        self.shape = (int(self._position.size), bins.n_bins + 1)
+        self.dtype = np.dtype(np.float32)
+        self.ndim = 2
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held (not the bytes of the dense array it stands for)."""
+        return int(self._position.nbytes + self._voiced.nbytes)
+
+    def _rows(self, rows: np.ndarray) -> np.ndarray:
+        out = np.zeros((rows.size, self.shape[1]), dtype=np.float32)
+        position = self._position[rows]
+        filled = np.flatnonzero(~np.isnan(position))
+        if filled.size:
+            diff_cents = self._bins.cents[None, :] - position[filled, None] * self._bins.cents_per_bin
+            out[filled, :-1] = np.exp(-0.5 * (diff_cents / self._std_cents) ** 2)
+        out[:, -1] = self._voiced[rows]
+        return out
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        rows = np.arange(self.shape[0])[key[0]]
+        dense = self._rows(np.atleast_1d(rows))
+        if np.ndim(rows) == 0:
+            return dense[0][key[1:]] if len(key) > 1 else dense[0]
+        return dense[(slice(None), *key[1:])] if len(key) > 1 else dense
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        dense = self._rows(np.arange(self.shape[0]))
+        return dense if dtype is None else dense.astype(dtype, copy=False)
+
+
+def note_start_frames(f0_hz: np.ndarray, n_start: int = NOTE_START_FRAMES) -> np.ndarray:
+    """Boolean per frame: among the first ``n_start`` frames of a note of the frame-wise ``f0_hz`` (0 =
+    unvoiced). A note starts where the f0 turns voiced or moves by more than :data:`NOTE_CHANGE_CENTS`
+    from the frame before (vibrato and bends move far less in 10 ms)."""
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
+    voiced = f0_hz > 0
+    cents = 1200.0 * np.log2(np.where(voiced, f0_hz, 1.0))
+    index = np.arange(f0_hz.size)
+    start = voiced.copy()
+    start[1:] &= ~voiced[:-1] | (np.abs(np.diff(cents)) > NOTE_CHANGE_CENTS)
+    last_start = np.maximum.accumulate(np.where(start, index, -1)) if f0_hz.size else index
+    return voiced & (last_start >= 0) & (index - last_start < n_start)
+
+
+def pitch_target_rows(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S, std_cents: float = 25.0,
+                      bins: PitchBins = PitchBins(), note_start_weight: float = 1.0
+                      ) -> tuple[PitchTargetRows, np.ndarray]:
+    """:func:`pitch_targets` with the targets as a :class:`PitchTargetRows` (rows built when indexed)."""
     if not std_cents > 0:
         raise ConfigError(f"std_cents must be positive, got {std_cents}")
+    if not note_start_weight > 0:
+        raise ConfigError(f"note_start_weight must be positive, got {note_start_weight}")
     f0, known = frame_f0_hz(annotation, n_frames, hop_s)
     voiced = f0 > 0
     position = np.where(voiced, bins.hz_to_bin(np.where(voiced, f0, 1.0)), np.nan)
     in_range = voiced & (position >= -0.5) & (position <= bins.n_bins - 0.5)
-    targets = np.zeros((n_frames, bins.n_bins + 1), dtype=np.float32)
-    rows = np.flatnonzero(in_range)
-    if rows.size:
-        diff_cents = (bins.cents[None, :] - position[rows, None] * bins.cents_per_bin)
-        targets[rows, :-1] = np.exp(-0.5 * (diff_cents / std_cents) ** 2)
-    targets[:, -1] = voiced
     mask = np.zeros((n_frames, 2), dtype=np.float32)
     mask[:, 0] = known & (in_range | ~voiced)
     mask[:, 1] = known
-    return targets, mask
+    if note_start_weight != 1.0:
+        mask[note_start_frames(f0)] *= np.float32(note_start_weight)
+    return PitchTargetRows(np.where(in_range, position, np.nan), voiced, std_cents, bins), mask
+
+
+def pitch_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S, std_cents: float = 25.0,
+                  bins: PitchBins = PitchBins(), note_start_weight: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, n_bins + 1)`` float32 saliences + voicing, and a ``(T, 2)`` float32 mask (see module doc)."""
+    rows, mask = pitch_target_rows(annotation, n_frames, hop_s=hop_s, std_cents=std_cents, bins=bins,
+                                   note_start_weight=note_start_weight)
+    return np.asarray(rows), mask
 
 
 def chord_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
@@ -144,10 +221,13 @@ def onset_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S
 
 
 def task_targets(task: str, annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
-                 pitch_std_cents: float = 25.0) -> tuple[np.ndarray, np.ndarray]:
-    """Dispatch to the target function of ``task``."""
+                 pitch_std_cents: float = 25.0, pitch_note_start_weight: float = 1.0,
+                 lazy: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Dispatch to the target function of ``task``; ``lazy``: pitch targets as :class:`PitchTargetRows`."""
     if task == "pitch":
-        return pitch_targets(annotation, n_frames, hop_s=hop_s, std_cents=pitch_std_cents)
+        make = pitch_target_rows if lazy else pitch_targets
+        return make(annotation, n_frames, hop_s=hop_s, std_cents=pitch_std_cents,
+                    note_start_weight=pitch_note_start_weight)
     if task == "chords":
         return chord_targets(annotation, n_frames, hop_s=hop_s)
     if task == "drums":

@@ -501,7 +501,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
     problems = []
     try:
         train_files = load_task_files(config.train_dir, task, cache_dir, frontend=frontend,
-                                      pitch_std_cents=config.pitch_target_std_cents)
+                                      pitch_std_cents=config.pitch_target_std_cents,
+                                      pitch_note_start_weight=config.pitch_note_start_weight)
     except DatasetError as exc:
         problems += [f"train: {p}" for p in exc.problems] or [f"train: {exc}"]
     try:

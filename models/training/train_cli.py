@@ -73,6 +73,10 @@ def register(subparsers) -> None:
     parser.add_argument("--transpose", type=int, default=None, metavar="SEMITONES",
                         help="pitch and chords: random transposition of up to this many semitones either "
                         "way (default: pitch 4, chords 6; 0 turns it off)")
+    parser.add_argument("--note-start-weight", type=float, default=None, metavar="W",
+                        help="pitch: the loss counts the first 100 ms of each note W times, where slow attacks "
+                        "leave the previous note sounding (default 1: every frame alike; validation stays "
+                        "unweighted)")
     parser.add_argument("--init", type=Path, default=None, metavar="RUN_DIR|WEIGHTS|MODEL.onnx",
                         help="fine-tune: start from a trained run's weights (its best.safetensors, or a "
                         ".safetensors file) or an exported model (.onnx with its .json card, e.g. a bundled "
@@ -165,6 +169,7 @@ def build_config(args: argparse.Namespace):
         "lr_schedule": args.lr_schedule,
         "seed": args.seed, "device": args.device, "workers": args.workers,
         "transpose_semitones": args.transpose, "init_weights": str(args.init) if args.init else None,
+        "pitch_note_start_weight": getattr(args, "note_start_weight", None),
     }
     values = {k: v for k, v in overrides.items() if v is not None}
     net_overrides = parse_net_option(getattr(args, "net", None))

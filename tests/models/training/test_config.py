@@ -48,6 +48,8 @@ def test_transposition_defaults_per_task():
     ({"gain_db_range": (6.0, -6.0)}, "gain_db_range"),
     ({"transpose_semitones": 2, "task": "drums"}, "pitch and chords tasks only"),
     ({"transpose_semitones": -1, "task": "chords"}, ">= 0"),
+    ({"pitch_note_start_weight": 3.0}, "pitch task only"),
+    ({"pitch_note_start_weight": 0.0, "task": "pitch", "net": {}}, "must be positive"),
     ({"net": default_net_config("drums").to_dict()}, "needs 1"),
 ])
 def test_config_errors(kwargs, words):

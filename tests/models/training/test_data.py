@@ -107,6 +107,22 @@ def test_pitch_transposition_moves_features_and_targets_together(tmp_path, datas
     pytest.fail("no transposed excerpt in 40 draws")
 
 
+def test_pitch_excerpts_from_lazy_targets_equal_those_from_the_dense_array(tmp_path, dataset_factory):
+    import dataclasses
+
+    from models.training.targets import PitchTargetRows
+
+    root = dataset_factory("pitch", n_train=2, n_valid=1)
+    files = load_task_files(root / "train", "pitch", tmp_path / "cache")
+    assert all(isinstance(f.targets, PitchTargetRows) for f in files)
+    dense = [dataclasses.replace(f, targets=np.asarray(f.targets)) for f in files]
+    options = dict(task="pitch", excerpt_frames=120, seed=3, gain_db_range=(-6.0, 3.0), transpose_semitones=2)
+    lazy_ds, dense_ds = TrainExcerpts(files, **options), TrainExcerpts(dense, **options)
+    for index in range(12):
+        for a, b in zip(lazy_ds[index], dense_ds[index]):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_chord_transposition_rotates_roots_with_the_features(tmp_path, dataset_factory):
     root = dataset_factory("chords", n_train=1, n_valid=1)
     files = load_task_files(root / "train", "chords", tmp_path / "cache")

@@ -8,7 +8,8 @@ import pytest
 from models.annotations.types import Annotation, ChordSegment, DrumHit, F0Track, Note
 from models.decoders.vocabulary import ChordVocabulary, PitchBins
 from models.errors import ConfigError
-from models.training.targets import chord_targets, drum_targets, onset_targets, pitch_targets, task_targets
+from models.training.targets import (PitchTargetRows, chord_targets, drum_targets, note_start_frames, onset_targets,
+                                     pitch_target_rows, pitch_targets, task_targets)
 
 BINS = PitchBins()
 
@@ -107,6 +108,54 @@ def test_onset_targets_ignore_events_past_the_end():
     targets, mask = onset_targets(Annotation(onsets=np.array([0.0, 0.2])), 10)
     assert targets.shape == (10, 1)
     np.testing.assert_array_equal(targets[:, 0], [1, 0.5, 0, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_lazy_pitch_targets_equal_the_dense_array_for_every_index_form():
+    rng = np.random.default_rng(0)
+    n = 300
+    f0 = np.where(rng.random(n) < 0.7, 440.0 * 2.0 ** rng.uniform(-4.0, 3.0, n), 0.0)
+    f0[:5] = 20.0  # voiced below the lowest bin: no salience target, still voiced
+    track = F0Track(np.arange(n - 20) * 0.01, f0[: n - 20], np.ones(n - 20))  # known only while the track runs
+    dense, mask = pitch_targets(Annotation(f0=track), n, std_cents=30.0)
+    rows, lazy_mask = pitch_target_rows(Annotation(f0=track), n, std_cents=30.0)
+    assert isinstance(rows, PitchTargetRows) and rows.shape == dense.shape and rows.dtype == np.float32
+    assert len(rows) == n and rows.ndim == 2
+    np.testing.assert_array_equal(lazy_mask, mask)
+    np.testing.assert_array_equal(np.asarray(rows), dense)
+    for key in (slice(10, 50), slice(None), slice(280, 400), 7, -1, (slice(3, 9), -1), (12, slice(None, -1)),
+                np.array([4, 2, 250]), (slice(0, 30, 3), slice(100, 120))):
+        np.testing.assert_array_equal(rows[key], dense[key])
+    assert np.all(dense[:5, :-1] == 0) and np.all(dense[:5, -1] == 1)
+    assert rows.nbytes * 100 < dense.nbytes  # what the lazy form is for
+    lazy, _ = task_targets("pitch", Annotation(f0=track), n, lazy=True)
+    assert isinstance(lazy, PitchTargetRows)
+    assert isinstance(task_targets("pitch", Annotation(f0=track), n)[0], np.ndarray)
+
+
+def test_note_start_frames_mark_the_first_100_ms_of_each_note():
+    f0 = np.zeros(60)
+    f0[2:30] = 440.0  # a note from frame 2
+    f0[30:45] = 440.0 * 2 ** (1 / 12)  # legato to the next semitone: a new note at frame 30
+    f0[45:50] = 440.0 * 2 ** (1.2 / 12)  # a 20-cent bend: the same note
+    f0[52:55] = 220.0  # after a gap: a new note, shorter than 10 frames
+    expected = np.zeros(60, dtype=bool)
+    expected[2:12] = expected[30:40] = expected[52:55] = True
+    np.testing.assert_array_equal(note_start_frames(f0), expected)
+    assert note_start_frames(np.zeros(0)).shape == (0,)
+
+
+def test_note_start_weight_scales_the_mask_there_and_nowhere_else():
+    notes = [Note(0.05, 0.5, 69), Note(0.5, 0.9, 72)]
+    ann = Annotation(notes=notes)
+    targets, mask = pitch_targets(ann, 100)
+    weighted_targets, weighted = pitch_targets(ann, 100, note_start_weight=3.0)
+    np.testing.assert_array_equal(weighted_targets, targets)
+    starts = np.zeros(100, dtype=bool)
+    starts[5:15] = starts[50:60] = True
+    np.testing.assert_array_equal(weighted[starts], 3.0 * mask[starts])
+    np.testing.assert_array_equal(weighted[~starts], mask[~starts])
+    with pytest.raises(ConfigError, match="note_start_weight"):
+        pitch_targets(ann, 100, note_start_weight=0.0)
 
 
 def test_task_targets_unknown_task():

@@ -118,6 +118,14 @@ def test_lr_schedule_option(tmp_path, dataset_factory):
         _parse([*args, "--lr-schedule", "linear"])
 
 
+def test_note_start_weight_option(tmp_path, dataset_factory):
+    root = dataset_factory("pitch", n_train=1, n_valid=1)
+    args = ["--task", "pitch", "--data", str(root), "--out", str(tmp_path / "r")]
+    assert train_cli.build_config(_parse(args)).pitch_note_start_weight == 1.0
+    cfg = train_cli.build_config(_parse([*args, "--note-start-weight", "3"]))
+    assert cfg.pitch_note_start_weight == 3.0 and cfg.result_dict()["pitch_note_start_weight"] == 3.0
+
+
 def test_net_option_changes_the_network_shape(tmp_path, dataset_factory):
     from models.training.config import default_net_config
 
