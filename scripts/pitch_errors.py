@@ -27,7 +27,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 TOLERANCE_CENTS = 50.0
-NOTE_CHANGE_CENTS = 50.0  # a new note moves by a semitone or more; bends and vibrato move far less per 10 ms
 POSITIONS = ("note start", "early", "held")
 ERRORS = ("previous note", "no pitch guess", "octave", "twelfth or two octaves", "within 2 semitones", "other")
 
@@ -35,6 +34,8 @@ ERRORS = ("previous note", "no pitch guess", "octave", "twelfth or two octaves",
 def position_and_previous(ref_voiced: np.ndarray, ref_cents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per frame: 0/1/2 (note start / early / held; -1 where unvoiced) and the previous note's pitch in
     cents (0 where there was none)."""
+    from models.training.targets import NOTE_CHANGE_CENTS, NOTE_START_FRAMES  # the rule training weighs by
+
     n = ref_voiced.size
     position = np.full(n, -1)
     previous = np.zeros(n)
@@ -49,7 +50,7 @@ def position_and_previous(ref_voiced: np.ndarray, ref_cents: np.ndarray) -> tupl
         if changed:
             start = i
         since = i - start
-        position[i] = 0 if since < 3 else (1 if since < 10 else 2)
+        position[i] = 0 if since < 3 else (1 if since < NOTE_START_FRAMES else 2)
         previous[i] = last_note
     return position, previous
 

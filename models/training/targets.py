@@ -125,7 +125,8 @@ class PitchTargetRows:
 
     def __getitem__(self, key):
         key = key if isinstance(key, tuple) else (key,)
-        rows = np.arange(self.shape[0])[key[0]]
+        first, n = key[0], self.shape[0]
+        rows = np.arange(*first.indices(n)) if isinstance(first, slice) else np.arange(n)[first]
         dense = self._rows(np.atleast_1d(rows))
         if np.ndim(rows) == 0:
             return dense[0][key[1:]] if len(key) > 1 else dense[0]
