@@ -26,6 +26,7 @@ from models.decoders.vocabulary import ChordVocabulary, PitchBins
 from models.errors import ConfigError
 
 __all__ = [
+    "EVENT_WIDEN_VALUE",
     "HOP_S",
     "chord_targets",
     "drum_targets",
@@ -42,6 +43,8 @@ HOP_S: float = 0.01
 #: frames of a note that ``note_start_weight`` weighs (100 ms), and the f0 move that starts a new note
 NOTE_START_FRAMES: int = 10
 NOTE_CHANGE_CENTS: float = 50.0
+#: drum and onset targets: the value of the frames next to an event's frame
+EVENT_WIDEN_VALUE: float = 0.5
 _VOCABULARY = ChordVocabulary()
 
 
@@ -204,7 +207,7 @@ def _event_targets(times_s: np.ndarray, columns: np.ndarray, n_frames: int, n_co
 
 
 def drum_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
-                 widen_value: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+                 widen_value: float = EVENT_WIDEN_VALUE) -> tuple[np.ndarray, np.ndarray]:
     """``(T, 6)`` float32 per DRUM_CLASSES column and an all-ones mask of the same shape."""
     hits = [h for h in annotation.drums or () if h.drum in DRUM_CLASSES]
     times = np.array([h.time_s for h in hits], dtype=np.float64)
@@ -214,7 +217,7 @@ def drum_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
 
 
 def onset_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
-                  widen_value: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+                  widen_value: float = EVENT_WIDEN_VALUE) -> tuple[np.ndarray, np.ndarray]:
     """``(T, 1)`` float32 onset targets and an all-ones mask."""
     times = np.asarray(annotation.onsets if annotation.onsets is not None else [], dtype=np.float64).reshape(-1)
     targets = _event_targets(times, np.zeros(times.size, dtype=np.int64), n_frames, 1, hop_s, widen_value)

@@ -34,7 +34,8 @@ Measured (2026-12-06): onsets-live fine-tuned 1 epoch at lr 0.0005 on 1134 minut
 seed: validation F1 0.806 constant / 0.819 cosine with the default decoder, 0.836 / 0.841 tuned (the start
 had 0.839), test split 0.880 / 0.879.
 
-Losses: pitch BCE on saliences + BCE on voicing; chords cross-entropy; drums/onsets BCE. Positive
+Losses: pitch BCE on saliences + BCE on voicing; chords cross-entropy; drums/onsets BCE (with
+``event_late_frames``, each event's target may move a few frames later, see :func:`late_event_targets`). Positive
 targets of the sigmoid outputs (pitch saliences, drum and onset activations) are weighted by
 ``positive_weight`` (BCE ``pos_weight``): without it the sparse pitch saliences collapse towards zero
 for hundreds of steps (on a 12-minute rendered corpus, validation RPA after 120 steps: 0.48 with weight
@@ -72,10 +73,10 @@ from models.frontend import FrontEndConfig
 from models.training.config import TrainConfig
 from models.training.data import FileData, TrainExcerpts, load_task_files
 from models.training.nets import TaskNet, count_parameters
-from models.training.targets import frame_f0_hz
+from models.training.targets import EVENT_WIDEN_VALUE, frame_f0_hz
 
 __all__ = ["METRIC_BY_TASK", "RUN_FILES", "train", "predict_file", "evaluate", "tune_decoder", "resolve_device",
-           "cosine_lr"]
+           "cosine_lr", "late_event_targets"]
 
 log = logging.getLogger(__name__)
 
@@ -196,15 +197,60 @@ def align_outputs(probs: np.ndarray, lookahead: int, n_frames: int) -> np.ndarra
     return np.concatenate([head, probs])[:n_frames]
 
 
+def late_event_targets(logits: torch.Tensor, targets: torch.Tensor, late_frames: int,
+                       widen_value: float = EVENT_WIDEN_VALUE) -> torch.Tensor:
+    """Drum or onset targets ``(B, T, C)`` whose events (frames at 1) each move up to ``late_frames`` frames
+    later, to the frame of that span where the network's logit is highest (the earliest on ties), never onto
+    or past the next event of the same class; the frames next to a moved event take ``widen_value``.
+
+    A slow attack (strings, pads, a brushed hat) shows in the spectrum only some tens of ms after its
+    note-on, so the exact labelled frame can be a target the network cannot see; the evaluation counts a
+    detection within 50 ms. Events the network already places on their frame stay there. The logits only
+    choose the frame: no gradient flows through the choice. ``late_frames`` 0 returns ``targets``.
+    """
+    if late_frames <= 0:
+        return targets
+    events = targets == 1.0
+    n_frames = targets.shape[1]
+    count = torch.cumsum(events.to(torch.int32), dim=1)  # events up to and including each frame
+    chooser = logits.detach()
+    lowest = torch.finfo(chooser.dtype).min
+    scores = [chooser]
+    for d in range(1, late_frames + 1):
+        score = torch.full_like(chooser, lowest)
+        if d < n_frames:
+            later = chooser[:, d:]
+            passes_event = (count[:, d:] - count[:, :-d]) > 0  # another event in (t, t + d]
+            score[:, :-d] = later.masked_fill(passes_event, lowest)
+        scores.append(score)
+    shift = torch.stack(scores, dim=-1).argmax(dim=-1)  # 0 wherever only the event's own frame is allowed
+    index = (torch.arange(n_frames, device=targets.device).view(1, -1, 1) + shift).clamp_max(n_frames - 1)
+    centres = torch.zeros_like(targets).scatter_add_(1, index, events.to(targets.dtype))
+
+    def beside(x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(x)
+        out[:, 1:] = x[:, :-1]
+        out[:, :-1] = torch.maximum(out[:, :-1], x[:, 1:])
+        return out
+
+    moved = torch.maximum(centres, beside(centres) * widen_value)
+    # widened frames of an event just outside the excerpt have no event beside them here: keep them
+    orphans = (targets > 0) & (targets < 1) & (beside(events.to(targets.dtype)) == 0)
+    return torch.maximum(moved, torch.where(orphans, targets, torch.zeros_like(targets)))
+
+
 def _loss(task: str, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, lookahead: int,
-          positive_weight: float) -> torch.Tensor:
-    """Masked loss; output frame t is compared with target frame t - lookahead (t + a for lookahead -a)."""
+          positive_weight: float, late_frames: int = 0) -> torch.Tensor:
+    """Masked loss; output frame t is compared with target frame t - lookahead (t + a for lookahead -a).
+    Drums and onsets with ``late_frames``: targets from :func:`late_event_targets`."""
     if lookahead > 0:
         logits = logits[:, lookahead:]
         targets, mask = targets[:, :-lookahead], mask[:, :-lookahead]
     elif lookahead < 0:
         logits = logits[:, :lookahead]
         targets, mask = targets[:, -lookahead:], mask[:, -lookahead:]
+    if late_frames and task in ("drums", "onsets"):
+        targets = late_event_targets(logits, targets, late_frames)
     if task == "chords":
         t = torch.where(mask > 0, targets, torch.full_like(targets, -1))
         return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), t.reshape(-1), ignore_index=-1)
@@ -220,7 +266,8 @@ def _loss(task: str, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Te
     return (bce * mask).sum() / mask.sum().clamp_min(1.0)
 
 
-def _valid_loss(task: str, model: TaskNet, files: list[FileData], device: torch.device, positive_weight: float) -> float:
+def _valid_loss(task: str, model: TaskNet, files: list[FileData], device: torch.device, positive_weight: float,
+                late_frames: int = 0) -> float:
     """Mean per-file loss on whole validation files (eval mode)."""
     losses = []
     model.eval()
@@ -230,7 +277,8 @@ def _valid_loss(task: str, model: TaskNet, files: list[FileData], device: torch.
             logits = model(x, logits=True)
             t = torch.from_numpy(np.asarray(f.targets)).unsqueeze(0).to(device)
             m = torch.from_numpy(np.asarray(f.mask)).unsqueeze(0).to(device)
-            losses.append(float(_loss(task, logits, t, m, model.config.lookahead_frames, positive_weight)))
+            losses.append(float(_loss(task, logits, t, m, model.config.lookahead_frames, positive_weight,
+                                      late_frames)))
     model.train()
     return float(np.mean(losses)) if losses else float("nan")
 
@@ -565,7 +613,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
                     group["lr"] = cosine_lr(config.lr, step, total_steps)
             features, targets, mask = features.to(device), targets.to(device), mask.to(device)
             logits = model(features, logits=True)
-            loss = _loss(task, logits, targets, mask, lookahead, config.positive_weight)
+            loss = _loss(task, logits, targets, mask, lookahead, config.positive_weight, config.event_late_frames)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
@@ -575,7 +623,7 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
         probs = [predict_file(model, f.features, device) for f in valid_files]
         metrics = evaluate(task, probs, valid_files, default_decoder(task), frontend.hop_s)
         value = _metric(task, metrics)
-        valid_loss = _valid_loss(task, model, valid_files, device, config.positive_weight)
+        valid_loss = _valid_loss(task, model, valid_files, device, config.positive_weight, config.event_late_frames)
         if config.lr_schedule == "plateau":
             scheduler.step(value)
         improved = value > best_value

@@ -77,6 +77,10 @@ def register(subparsers) -> None:
                         help="pitch: the loss counts the first 100 ms of each note W times, where slow attacks "
                         "leave the previous note sounding (default 1: every frame alike; validation stays "
                         "unweighted)")
+    parser.add_argument("--late-frames", type=int, default=None, metavar="K",
+                        help="drums and onsets: each event's target may move up to K frames (10 ms each) later, "
+                        "to the frame there the network rates highest, for slow attacks that show only after "
+                        "their note-on (default 0: the labelled frame; at most 4)")
     parser.add_argument("--init", type=Path, default=None, metavar="RUN_DIR|WEIGHTS|MODEL.onnx",
                         help="fine-tune: start from a trained run's weights (its best.safetensors, or a "
                         ".safetensors file) or an exported model (.onnx with its .json card, e.g. a bundled "
@@ -170,6 +174,7 @@ def build_config(args: argparse.Namespace):
         "seed": args.seed, "device": args.device, "workers": args.workers,
         "transpose_semitones": args.transpose, "init_weights": str(args.init) if args.init else None,
         "pitch_note_start_weight": getattr(args, "note_start_weight", None),
+        "event_late_frames": getattr(args, "late_frames", None),
     }
     values = {k: v for k, v in overrides.items() if v is not None}
     net_overrides = parse_net_option(getattr(args, "net", None))

@@ -51,6 +51,9 @@ def test_transposition_defaults_per_task():
     ({"pitch_note_start_weight": 3.0}, "pitch task only"),
     ({"pitch_note_start_weight": 0.0, "task": "pitch", "net": {}}, "must be positive"),
     ({"net": default_net_config("drums").to_dict()}, "needs 1"),
+    ({"event_late_frames": 5}, "0..4"),
+    ({"event_late_frames": -1}, "0..4"),
+    ({"event_late_frames": 2, "task": "chords", "net": {}}, "drums and onsets tasks only"),
 ])
 def test_config_errors(kwargs, words):
     values = {"task": "onsets", "train_dir": "a", "valid_dir": "b", **kwargs}

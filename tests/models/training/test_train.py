@@ -277,3 +277,51 @@ def test_training_on_clicks_learns_onsets(tmp_path, dataset_factory, tiny_net_fo
     summary = train(_config(root, "onsets", net, epochs=10), tmp_path / "run", progress=False)
     assert before["f1_50ms"] < 0.3
     assert summary["metrics"]["f1_50ms"] >= 0.9
+
+
+def _event_rows(frames_by_class, n_frames=40):
+    """(1, T, C) drum/onset targets as the dataset builds them: 1 at each event, 0.5 beside."""
+    from models.training.targets import _event_targets
+
+    times = np.array([f * 0.01 for frames in frames_by_class for f in frames])
+    cols = np.array([c for c, frames in enumerate(frames_by_class) for _ in frames], dtype=np.int64)
+    return torch.from_numpy(_event_targets(times, cols, n_frames, len(frames_by_class), 0.01, 0.5)).unsqueeze(0)
+
+
+def test_late_event_targets_move_each_event_to_its_best_frame_within_reach():
+    from models.training.train import late_event_targets
+
+    targets = _event_rows([[5, 10, 20], [5]])
+    logits = torch.full(targets.shape, -5.0)
+    logits[0, 9, 0], logits[0, 12, 0], logits[0, 7, 0] = 4.0, 2.0, 1.0  # 9: the next event (10) is not reachable
+    logits[0, 23, 0] = 0.0
+    logits[0, 3, 1] = 6.0  # earlier than the event: never chosen
+    logits[0, 8, 1] = logits[0, 6, 1] = 1.0  # a tie: the earlier frame
+    moved = late_event_targets(logits, targets, 4)
+    expect = _event_rows([[9, 12, 23], [6]])
+    assert torch.equal(moved, expect)
+    assert torch.equal(late_event_targets(logits, targets, 2), _event_rows([[7, 12, 20], [6]]))
+    assert torch.equal(late_event_targets(logits, targets, 0), targets)
+
+
+def test_late_event_targets_leave_events_where_the_network_already_places_them():
+    from models.training.train import _loss, late_event_targets
+
+    targets = _event_rows([[0, 3, 6, 30], [39]])
+    targets[0, 15, 0] = 0.5  # the widened frame of an event just outside the excerpt (none beside it here)
+    noise = 0.1 * torch.randn(targets.shape, generator=torch.Generator().manual_seed(0))
+    logits = torch.where(targets == 1.0, 3.0, -3.0) + noise
+    logits.requires_grad_(True)
+    assert torch.equal(late_event_targets(logits, targets, 4), targets)
+    mask = torch.ones_like(targets)
+    plain = _loss("onsets", logits, targets, mask, 0, 5.0)
+    assert torch.equal(_loss("onsets", logits, targets, mask, 0, 5.0, late_frames=4), plain)
+    assert not late_event_targets(logits, targets, 4).requires_grad
+
+
+def test_training_with_late_frames_still_finds_the_clicks(tmp_path, dataset_factory, tiny_net_for):
+    root = dataset_factory("onsets", n_train=3, n_valid=2, seed=2)
+    torch.manual_seed(0)
+    summary = train(_config(root, "onsets", tiny_net_for("onsets"), epochs=10, event_late_frames=3),
+                    tmp_path / "run", progress=False)
+    assert summary["metrics"]["f1_50ms"] >= 0.9

@@ -118,12 +118,18 @@ def test_lr_schedule_option(tmp_path, dataset_factory):
         _parse([*args, "--lr-schedule", "linear"])
 
 
-def test_note_start_weight_option(tmp_path, dataset_factory):
-    root = dataset_factory("pitch", n_train=1, n_valid=1)
-    args = ["--task", "pitch", "--data", str(root), "--out", str(tmp_path / "r")]
-    assert train_cli.build_config(_parse(args)).pitch_note_start_weight == 1.0
-    cfg = train_cli.build_config(_parse([*args, "--note-start-weight", "3"]))
-    assert cfg.pitch_note_start_weight == 3.0 and cfg.result_dict()["pitch_note_start_weight"] == 3.0
+@pytest.mark.parametrize("task, flag, field, default, value, bad, words", [
+    ("pitch", "--note-start-weight", "pitch_note_start_weight", 1.0, 3.0, "0", "must be positive"),
+    ("onsets", "--late-frames", "event_late_frames", 0, 3, "9", "0..4"),
+])
+def test_loss_shaping_options(tmp_path, dataset_factory, task, flag, field, default, value, bad, words):
+    root = dataset_factory(task, n_train=1, n_valid=1)
+    args = ["--task", task, "--data", str(root), "--out", str(tmp_path / "r")]
+    assert getattr(train_cli.build_config(_parse(args)), field) == default
+    cfg = train_cli.build_config(_parse([*args, flag, str(value)]))
+    assert getattr(cfg, field) == value and cfg.result_dict()[field] == value
+    with pytest.raises(ConfigError, match=words):
+        train_cli.build_config(_parse([*args, flag, bad]))
 
 
 def test_net_option_changes_the_network_shape(tmp_path, dataset_factory):
