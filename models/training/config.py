@@ -251,6 +251,10 @@ class TrainConfig:
     #: there the network rates highest (slow attacks show after their note-on); 0 = the labelled frame.
     #: At most 4: the evaluation counts a detection within 50 ms.
     event_late_frames: int = 0
+    #: onsets: the training files' hidden onsets (targets.hidden_onsets: no more spectral change within 50 ms
+    #: than one in ten onset-free frames of the file) get no target and no loss around them, instead of
+    #: asking for a detection the audio does not show in time (validation keeps every onset)
+    ignore_hidden_onsets: bool = False
     gain_db_range: tuple[float, float] = (-12.0, 6.0)
     transpose_semitones: int | None = None  # pitch and chords; 0 = off, None = DEFAULT_TRANSPOSE[task]
     #: start from these weights instead of the seed's random initialisation (fine-tuning): a run folder
@@ -288,6 +292,9 @@ class TrainConfig:
         if self.event_late_frames and self.task not in ("drums", "onsets"):
             raise ConfigError(f"event_late_frames applies to the drums and onsets tasks only (task is "
                               f"{self.task!r}); leave it at 0")
+        if self.ignore_hidden_onsets and self.task != "onsets":
+            raise ConfigError(f"ignore_hidden_onsets applies to the onsets task only (task is {self.task!r}); "
+                              "leave it off")
         gain = tuple(float(g) for g in self.gain_db_range)
         if len(gain) != 2 or gain[0] > gain[1]:
             raise ConfigError(f"gain_db_range must be (low_db, high_db) with low <= high, got {self.gain_db_range}")

@@ -106,8 +106,9 @@ def cached_features(audio_path: str | os.PathLike, cache_dir: str | os.PathLike,
 
 def load_task_files(folder: str | os.PathLike, task: str, cache_dir: str | os.PathLike, *,
                     frontend: FrontEndConfig = FrontEndConfig(), pitch_std_cents: float = 25.0,
-                    pitch_note_start_weight: float = 1.0) -> list[FileData]:
-    """Every annotated file of ``folder`` for ``task`` with features and targets.
+                    pitch_note_start_weight: float = 1.0, ignore_hidden_onsets: bool = False) -> list[FileData]:
+    """Every annotated file of ``folder`` for ``task`` with features and targets; ``ignore_hidden_onsets``
+    (onsets): no target and mask 0 around each file's hidden onsets (see ``targets.hidden_onsets``).
 
     Raises :class:`DatasetError` listing every problem of the folder (missing labels, unreadable files).
     """
@@ -117,7 +118,8 @@ def load_task_files(folder: str | os.PathLike, task: str, cache_dir: str | os.Pa
         features = cached_features(item.audio_path, cache_dir, frontend)
         targets, mask = task_targets(task, item.annotation, features.shape[0],
                                      hop_s=frontend.hop_s, pitch_std_cents=pitch_std_cents,
-                                     pitch_note_start_weight=pitch_note_start_weight, lazy=True)
+                                     pitch_note_start_weight=pitch_note_start_weight, lazy=True,
+                                     onset_features=features if ignore_hidden_onsets else None)
         out.append(FileData(item.audio_path, item.stem, item.annotation, features, targets, mask))
     if not any(f.n_frames for f in out):
         raise DatasetError(f"the audio under {folder} yields no frames; use longer files",

@@ -14,7 +14,10 @@ target is known and 0 where the loss must ignore the frame.
 - chords ``(T,)`` int64: :meth:`ChordVocabulary.label_to_index` of the segment holding the frame's
   centre ``(i + 0.5) * hop_s``; frames no segment covers get ``-1`` (mask 0).
 - drums ``(T, 6)`` and onsets ``(T, 1)``: 1 at ``round(time / hop)``, ``widen_value`` (0.5) at the
-  frames next to it (the larger value wins where hits are close); mask all ones.
+  frames next to it (the larger value wins where hits are close); mask all ones. Onsets given the file's
+  features may leave out the onsets :func:`hidden_onsets` finds: no target, and mask 0 from the frame before
+  such an onset to the end of its evaluation window, so the loss neither asks for a detection there nor
+  forbids one.
 """
 
 from __future__ import annotations
@@ -31,11 +34,13 @@ __all__ = [
     "chord_targets",
     "drum_targets",
     "frame_f0_hz",
+    "hidden_onsets",
     "note_start_frames",
     "onset_targets",
     "PitchTargetRows",
     "pitch_target_rows",
     "pitch_targets",
+    "spectral_change",
     "task_targets",
 ]
 
@@ -45,6 +50,14 @@ NOTE_START_FRAMES: int = 10
 NOTE_CHANGE_CENTS: float = 50.0
 #: drum and onset targets: the value of the frames next to an event's frame
 EVENT_WIDEN_VALUE: float = 0.5
+#: :func:`spectral_change`: the frames after an onset that the 50 ms evaluation window spans, and the frames
+#: before it that the change is measured from
+ONSET_CHANGE_AFTER_FRAMES: int = 5
+ONSET_CHANGE_BEFORE_FRAMES: int = 3
+#: :func:`hidden_onsets`: an onset is hidden when its change is at most this quantile of the changes at the
+#: file's onset-free frames (at least ``HIDDEN_ONSET_MIN_FREE_FRAMES`` of them, else none is hidden)
+HIDDEN_ONSET_QUANTILE: float = 0.9
+HIDDEN_ONSET_MIN_FREE_FRAMES: int = 30
 _VOCABULARY = ChordVocabulary()
 
 
@@ -216,18 +229,83 @@ def drum_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
     return targets, np.ones_like(targets)
 
 
+def spectral_change(features: np.ndarray, after: int = ONSET_CHANGE_AFTER_FRAMES,
+                    before: int = ONSET_CHANGE_BEFORE_FRAMES) -> np.ndarray:
+    """Per frame ``t`` of ``features (T, n_bins)`` (log-magnitudes): the sum over bins of how far the largest
+    value in frames ``t .. t + after`` rises above the largest in ``t - before .. t - 1`` (bins that do not
+    rise add 0). Frames before the file count as silence (feature 0), frames after it are left out.
+
+    This is the new energy an onset at ``t`` brings within the evaluation window: what a detector could see
+    of it in time to be counted."""
+    f = np.asarray(features, dtype=np.float32)
+    n = f.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    post = f.copy()
+    for k in range(1, after + 1):
+        np.maximum(post[:-k], f[k:], out=post[:-k])
+    pre = np.zeros_like(f)
+    for k in range(1, before + 1):
+        np.maximum(pre[k:], f[:-k], out=pre[k:])
+    return np.maximum(post - pre, 0.0).sum(axis=1, dtype=np.float64)
+
+
+def hidden_onsets(features: np.ndarray, onset_frames: np.ndarray) -> np.ndarray:
+    """Which onsets (frame indices into ``features``) bring no more :func:`spectral_change` than one in ten of
+    the file's onset-free frames do (frames more than ``ONSET_CHANGE_AFTER_FRAMES`` from every onset): a
+    note that enters under sustained sound with a slow attack, a re-struck note still ringing. Such an
+    onset cannot be told from the rest of the file within 50 ms. With fewer than
+    ``HIDDEN_ONSET_MIN_FREE_FRAMES`` onset-free frames nothing is hidden (no reference to judge by)."""
+    frames = np.asarray(onset_frames, dtype=np.int64).reshape(-1)
+    hidden = np.zeros(frames.size, dtype=bool)
+    n = int(np.asarray(features).shape[0])
+    if frames.size == 0 or n == 0:
+        return hidden
+    change = spectral_change(features)
+    inside = (frames >= 0) & (frames < n)
+    marks = np.sort(frames[inside])
+    grid = np.arange(n)
+    if marks.size:
+        pos = np.searchsorted(marks, grid)
+        left = np.abs(grid - marks[np.clip(pos - 1, 0, marks.size - 1)])
+        right = np.abs(marks[np.clip(pos, 0, marks.size - 1)] - grid)
+        free = np.minimum(left, right) > ONSET_CHANGE_AFTER_FRAMES
+    else:
+        free = np.ones(n, dtype=bool)
+    if free.sum() < HIDDEN_ONSET_MIN_FREE_FRAMES:
+        return hidden
+    level = float(np.quantile(change[free], HIDDEN_ONSET_QUANTILE))
+    hidden[inside] = change[frames[inside]] <= level
+    return hidden
+
+
 def onset_targets(annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
-                  widen_value: float = EVENT_WIDEN_VALUE) -> tuple[np.ndarray, np.ndarray]:
-    """``(T, 1)`` float32 onset targets and an all-ones mask."""
+                  widen_value: float = EVENT_WIDEN_VALUE,
+                  features: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(T, 1)`` float32 onset targets and a mask: all ones, or with ``features`` (the file's, T frames)
+    0 around each of :func:`hidden_onsets`, which then get no target."""
     times = np.asarray(annotation.onsets if annotation.onsets is not None else [], dtype=np.float64).reshape(-1)
+    mask = np.ones((n_frames, 1), dtype=np.float32)
+    if features is not None and times.size:
+        if np.asarray(features).shape[0] != n_frames:
+            raise ConfigError(f"onset targets: features have {np.asarray(features).shape[0]} frames, "
+                              f"expected {n_frames}")
+        frames = np.rint(times / hop_s).astype(np.int64)
+        hidden = hidden_onsets(features, frames)
+        for f in frames[hidden]:
+            mask[max(f - 1, 0): max(f + ONSET_CHANGE_AFTER_FRAMES + 1, 0), 0] = 0.0
+        times = times[~hidden]
     targets = _event_targets(times, np.zeros(times.size, dtype=np.int64), n_frames, 1, hop_s, widen_value)
-    return targets, np.ones_like(targets)
+    return targets, mask
 
 
 def task_targets(task: str, annotation: Annotation, n_frames: int, *, hop_s: float = HOP_S,
                  pitch_std_cents: float = 25.0, pitch_note_start_weight: float = 1.0,
-                 lazy: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Dispatch to the target function of ``task``; ``lazy``: pitch targets as :class:`PitchTargetRows`."""
+                 lazy: bool = False, onset_features: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Dispatch to the target function of ``task``; ``lazy``: pitch targets as :class:`PitchTargetRows`;
+    ``onset_features``: onsets leave out their hidden onsets (see :func:`onset_targets`)."""
+    if onset_features is not None and task != "onsets":
+        raise ConfigError(f"hidden onsets apply to the onsets task only (task is {task!r})")
     if task == "pitch":
         make = pitch_target_rows if lazy else pitch_targets
         return make(annotation, n_frames, hop_s=hop_s, std_cents=pitch_std_cents,
@@ -237,5 +315,5 @@ def task_targets(task: str, annotation: Annotation, n_frames: int, *, hop_s: flo
     if task == "drums":
         return drum_targets(annotation, n_frames, hop_s=hop_s)
     if task == "onsets":
-        return onset_targets(annotation, n_frames, hop_s=hop_s)
+        return onset_targets(annotation, n_frames, hop_s=hop_s, features=onset_features)
     raise ConfigError(f"unknown task {task!r}; choose one of pitch, chords, drums, onsets")

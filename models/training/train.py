@@ -35,7 +35,8 @@ seed: validation F1 0.806 constant / 0.819 cosine with the default decoder, 0.83
 had 0.839), test split 0.880 / 0.879.
 
 Losses: pitch BCE on saliences + BCE on voicing; chords cross-entropy; drums/onsets BCE (with
-``event_late_frames``, each event's target may move a few frames later, see :func:`late_event_targets`). Positive
+``event_late_frames``, each event's target may move a few frames later, see :func:`late_event_targets`; with
+``ignore_hidden_onsets`` the training files' hidden onsets are left out, see ``targets.hidden_onsets``). Positive
 targets of the sigmoid outputs (pitch saliences, drum and onset activations) are weighted by
 ``positive_weight`` (BCE ``pos_weight``): without it the sparse pitch saliences collapse towards zero
 for hundreds of steps (on a 12-minute rendered corpus, validation RPA after 120 steps: 0.48 with weight
@@ -550,7 +551,8 @@ def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False, pro
     try:
         train_files = load_task_files(config.train_dir, task, cache_dir, frontend=frontend,
                                       pitch_std_cents=config.pitch_target_std_cents,
-                                      pitch_note_start_weight=config.pitch_note_start_weight)
+                                      pitch_note_start_weight=config.pitch_note_start_weight,
+                                      ignore_hidden_onsets=config.ignore_hidden_onsets)
     except DatasetError as exc:
         problems += [f"train: {p}" for p in exc.problems] or [f"train: {exc}"]
     try:

@@ -81,6 +81,11 @@ def register(subparsers) -> None:
                         help="drums and onsets: each event's target may move up to K frames (10 ms each) later, "
                         "to the frame there the network rates highest, for slow attacks that show only after "
                         "their note-on (default 0: the labelled frame; at most 4)")
+    parser.add_argument("--ignore-hidden-onsets", action="store_true", default=None,
+                        help="onsets: no target and no loss around the training files' onsets that bring no "
+                        "more spectral change within 50 ms than one in ten onset-free frames of the file "
+                        "(slow attacks under sustained sound; scripts/onset_visibility.py counts them); "
+                        "validation keeps every onset")
     parser.add_argument("--init", type=Path, default=None, metavar="RUN_DIR|WEIGHTS|MODEL.onnx",
                         help="fine-tune: start from a trained run's weights (its best.safetensors, or a "
                         ".safetensors file) or an exported model (.onnx with its .json card, e.g. a bundled "
@@ -175,6 +180,7 @@ def build_config(args: argparse.Namespace):
         "transpose_semitones": args.transpose, "init_weights": str(args.init) if args.init else None,
         "pitch_note_start_weight": getattr(args, "note_start_weight", None),
         "event_late_frames": getattr(args, "late_frames", None),
+        "ignore_hidden_onsets": getattr(args, "ignore_hidden_onsets", None),
     }
     values = {k: v for k, v in overrides.items() if v is not None}
     net_overrides = parse_net_option(getattr(args, "net", None))

@@ -790,3 +790,42 @@ def test_pitch_errors_places_the_misses_in_the_note_and_names_them(tmp_path, cap
     (est / "band.f0.csv").unlink()
     assert errors.main(["--data", str(data), "--estimates", str(est)]) == 2
     assert "lacks 1 estimate(s) (band.f0.csv)" in capsys.readouterr().err
+
+
+# --- onset_visibility ---------------------------------------------------------------------------------------
+def test_onset_visibility_splits_recall_and_leaves_hidden_onsets_out(tmp_path, capsys):
+    """scripts/onset_visibility.py: three noise bursts and a label where the audio is silent (hidden); a
+    detection matched to the hidden label is neither a miss nor a false alarm in the left-out F1."""
+    from models.annotations.csv_io import write_onsets_csv
+    from models.audio import write_audio
+
+    vis = load_script("onset_visibility")
+    data, est = tmp_path / "data", tmp_path / "est"
+    data.mkdir()
+    est.mkdir()
+    rng = np.random.default_rng(0)
+    audio = np.zeros(3 * 16000, dtype=np.float32)
+    burst = (rng.standard_normal(320) * np.exp(-np.arange(320) / 80.0) * 0.5).astype(np.float32)
+    for t in (0.5, 1.0, 1.5):
+        audio[int(t * 16000): int(t * 16000) + 320] += burst
+    write_audio(data / "bursts.wav", audio, 16000)
+    write_onsets_csv(data / "bursts.onsets.csv", np.array([0.5, 1.0, 1.5, 2.3]))
+    write_onsets_csv(est / "bursts.onsets.csv", np.array([0.5, 1.0, 1.5, 2.7]))  # a false alarm, the silent one missed
+    assert vis.main(["--data", str(data), "--estimates", str(est), "--json", str(tmp_path / "v.json")]) == 0
+    out = capsys.readouterr().out
+    assert "hidden onsets: 1 (25.0%), found 0" in out and "visible onsets: 3, found 3 (recall 1.000)" in out
+    assert "precision 0.750, recall 0.750, F1 0.750" in out
+    assert "F1 with the hidden onsets left out: 0.857" in out  # 3 found of 3, 4 detections
+    assert "bursts: 1 of 4 onsets (all misses: 1)" in out
+    counts = json.loads((tmp_path / "v.json").read_text())
+    assert counts["total"] == {"onsets": 4, "hidden": 1, "visible_found": 3, "hidden_found": 0, "detections": 4}
+    # a detection at the hidden label counts for `eval`'s F1 and is left out with it
+    write_onsets_csv(est / "bursts.onsets.csv", np.array([0.5, 1.0, 2.3]), overwrite=True)
+    assert vis.main(["--data", str(data), "--estimates", str(est)]) == 0
+    out = capsys.readouterr().out
+    assert "found 1 (recall 1.000)" in out and "F1 0.857" in out and "left out: 0.800" in out
+    assert vis.main(["--data", str(data), "--estimates", str(est), "--json", str(tmp_path / "v.json")]) == 2
+    assert "v.json" in capsys.readouterr().err  # not replaced without --overwrite
+    (est / "bursts.onsets.csv").unlink()
+    assert vis.main(["--data", str(data), "--estimates", str(est)]) == 2
+    assert "lacks 1 estimate(s) (bursts)" in capsys.readouterr().err

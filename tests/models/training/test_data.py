@@ -75,6 +75,28 @@ def test_load_task_files_and_excerpts(tmp_path, dataset_factory):
     assert not np.array_equal(x1, x)
 
 
+def test_load_task_files_can_leave_out_hidden_onsets(tmp_path, dataset_factory):
+    """A label where the audio is silent is a hidden onset: no target, mask 0 around it; the clicks stay."""
+    from models.annotations.csv_io import load_onsets_csv, write_onsets_csv
+
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    labels = root / "train" / "clicks0.onsets.csv"
+    clicks = load_onsets_csv(labels)
+    gaps = np.diff(np.concatenate([[0.0], clicks, [3.0]]))
+    k = int(np.argmax(gaps))
+    silent = round(float(np.concatenate([[0.0], clicks])[k] + gaps[k] / 2), 2)  # middle of the longest gap
+    assert gaps[k] > 0.3
+    write_onsets_csv(labels, np.sort(np.append(clicks, silent)), overwrite=True)
+    plain = load_task_files(root / "train", "onsets", tmp_path / "cache")[0]
+    left_out = load_task_files(root / "train", "onsets", tmp_path / "cache", ignore_hidden_onsets=True)[0]
+    f = int(round(silent * 100))
+    assert plain.targets[f, 0] == 1 and np.all(plain.mask == 1)
+    assert left_out.targets[f, 0] == 0
+    np.testing.assert_array_equal(np.flatnonzero(left_out.mask[:, 0] == 0), np.arange(f - 1, f + 6))
+    for t in np.rint(clicks * 100).astype(int):
+        assert left_out.targets[t, 0] == 1 and left_out.mask[t, 0] == 1
+
+
 def test_short_files_are_padded_with_mask_zero(tmp_path, dataset_factory):
     root = dataset_factory("chords", n_train=1, n_valid=1)
     files = load_task_files(root / "train", "chords", tmp_path / "cache")

@@ -8,8 +8,8 @@ import pytest
 from models.annotations.types import Annotation, ChordSegment, DrumHit, F0Track, Note
 from models.decoders.vocabulary import ChordVocabulary, PitchBins
 from models.errors import ConfigError
-from models.training.targets import (PitchTargetRows, chord_targets, drum_targets, note_start_frames, onset_targets,
-                                     pitch_target_rows, pitch_targets, task_targets)
+from models.training.targets import (PitchTargetRows, chord_targets, drum_targets, hidden_onsets, note_start_frames,
+                                     onset_targets, pitch_target_rows, pitch_targets, spectral_change, task_targets)
 
 BINS = PitchBins()
 
@@ -108,6 +108,66 @@ def test_onset_targets_ignore_events_past_the_end():
     targets, mask = onset_targets(Annotation(onsets=np.array([0.0, 0.2])), 10)
     assert targets.shape == (10, 1)
     np.testing.assert_array_equal(targets[:, 0], [1, 0.5, 0, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_spectral_change_is_the_new_energy_of_the_next_50_ms_over_the_last_30():
+    f = np.zeros((20, 3), dtype=np.float32)
+    f[10:, 0] = 2.0  # bin 0 rises at frame 10 and stays
+    f[12, 1] = 1.0  # bin 1: a one-frame blip
+    f[:, 2] = np.linspace(3.0, 1.0, 20)  # bin 2 decays: never adds
+    change = spectral_change(f)
+    assert change.shape == (20,)
+    # frames 5..10 see bin 0's rise within t..t+5; frames 7..12 see bin 1's blip; the pre window of 11+ has bin 0 up
+    expected = np.zeros(20)
+    expected[5:11] += 2.0
+    expected[7:13] += 1.0
+    expected[0] += 3.0  # before the file counts as silence, so frame 0 brings bin 2's level (bins 0/1 are 0)
+    np.testing.assert_allclose(change, expected, atol=1e-6)
+    assert spectral_change(np.zeros((0, 3))).shape == (0,)
+
+
+def _textured_features(n: int = 400, every: int = 10, seed: int = 0) -> np.ndarray:
+    """Decaying features struck (every bin up by 1) every ``every`` frames: onset-free frames change often."""
+    rng = np.random.default_rng(seed)
+    f = np.zeros((n, 8), dtype=np.float32)
+    level = np.zeros(8)
+    for t in range(n):
+        level = level * 0.8 + (1.0 if t % every == 0 else 0.0) * rng.uniform(0.5, 1.0, 8)
+        f[t] = level
+    return f
+
+
+def test_hidden_onsets_are_those_no_clearer_than_the_rest_of_the_file():
+    f = _textured_features()
+    f[200:, 0] += 5.0  # a loud new partial at frame 200: visible
+    onsets = np.array([200, 207, 305])  # 207 and 305 bring no more than the strikes between onsets do
+    hidden = hidden_onsets(f, onsets)
+    np.testing.assert_array_equal(hidden, [False, True, True])
+    # too few onset-free frames to judge by: nothing is hidden
+    dense = np.arange(0, 400, 10)
+    assert not hidden_onsets(f, dense).any()
+    assert hidden_onsets(f, np.zeros(0, dtype=np.int64)).shape == (0,)
+    # onsets past the end of the features are never hidden (nothing to measure)
+    np.testing.assert_array_equal(hidden_onsets(f, np.array([207, 900])), [True, False])
+
+
+def test_onset_targets_leave_out_hidden_onsets_and_mask_their_window():
+    f = _textured_features()
+    f[200:, 0] += 5.0
+    annotation = Annotation(onsets=np.array([2.0, 2.07, 3.05]))
+    plain, plain_mask = onset_targets(annotation, 400)
+    targets, mask = onset_targets(annotation, 400, features=f)
+    assert np.all(plain_mask == 1) and plain[207, 0] == 1 and plain[305, 0] == 1
+    assert targets[200, 0] == 1 and targets[207, 0] == 0 and targets[305, 0] == 0
+    np.testing.assert_array_equal(np.flatnonzero(mask[:, 0] == 0), [*range(206, 213), *range(304, 311)])
+    np.testing.assert_array_equal(targets[mask[:, 0] > 0], plain[mask[:, 0] > 0])  # elsewhere unchanged
+    via_task = task_targets("onsets", annotation, 400, onset_features=f)
+    np.testing.assert_array_equal(via_task[0], targets)
+    np.testing.assert_array_equal(via_task[1], mask)
+    with pytest.raises(ConfigError, match="features have 10 frames, expected 400"):
+        onset_targets(annotation, 400, features=f[:10])
+    with pytest.raises(ConfigError, match="onsets task only"):
+        task_targets("drums", Annotation(drums=()), 400, onset_features=f)
 
 
 def test_lazy_pitch_targets_equal_the_dense_array_for_every_index_form():

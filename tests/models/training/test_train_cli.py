@@ -132,6 +132,18 @@ def test_loss_shaping_options(tmp_path, dataset_factory, task, flag, field, defa
         train_cli.build_config(_parse([*args, flag, bad]))
 
 
+def test_ignore_hidden_onsets_option(tmp_path, dataset_factory):
+    root = dataset_factory("onsets", n_train=1, n_valid=1)
+    args = ["--task", "onsets", "--data", str(root), "--out", str(tmp_path / "r")]
+    assert train_cli.build_config(_parse(args)).ignore_hidden_onsets is False
+    cfg = train_cli.build_config(_parse([*args, "--ignore-hidden-onsets"]))
+    assert cfg.ignore_hidden_onsets is True and cfg.result_dict()["ignore_hidden_onsets"] is True
+    drums = dataset_factory("drums", n_train=1, n_valid=1)
+    with pytest.raises(ConfigError, match="onsets task only"):
+        train_cli.build_config(_parse(["--task", "drums", "--data", str(drums), "--out", str(tmp_path / "d"),
+                                       "--ignore-hidden-onsets"]))
+
+
 def test_net_option_changes_the_network_shape(tmp_path, dataset_factory):
     from models.training.config import default_net_config
 
