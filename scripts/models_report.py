@@ -89,13 +89,37 @@ def evaluate(task: str, data: Path, source: Sequence[str], jobs: int = 1) -> dic
 
 def score_model(task: str, model: Path, data: Path, jobs: int = 1, online: bool = False) -> tuple[dict, float]:
     """Analyse ``data`` with ``model`` (featherlight analyze, with ``--online`` when asked) and score it
-    (featherlight eval); (report, seconds)."""
+    (featherlight eval); (report, seconds). Onsets reports also get ``hidden_onsets``: the counts of
+    scripts/onset_visibility.py (recall of visible and hidden onsets apart)."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         _run([*CLI, "analyze", str(data), "--out", tmp, "--tasks", task, "--model", f"{task}={model}",
               "--jobs", str(jobs), *(["--online"] if online else [])], f"{task} analyze")
         elapsed = time.perf_counter() - start
-        return evaluate(task, data, ["--estimates", tmp]), elapsed
+        report = evaluate(task, data, ["--estimates", tmp])
+        if task == "onsets":
+            import onset_visibility
+
+            report["hidden_onsets"] = onset_visibility.total(onset_visibility.breakdown(data, Path(tmp)))
+        return report, elapsed
+
+
+def hidden_onset_lines(rows: Sequence[tuple[str, dict | None]]) -> list[str]:
+    """Below an onsets table: how many onsets are hidden, and each model's recall of them and of the rest."""
+    import onset_visibility
+
+    counted = [(name, r["hidden_onsets"]) for name, r in rows if r and "hidden_onsets" in r]
+    if not counted:
+        return []
+    first = counted[0][1]
+    lines = [f"Hidden onsets (`scripts/onset_visibility.py`: no more spectral change within the 50 ms window than one "
+             f"in ten onset-free frames of their file show, e.g. a slow attack under sustained sound): {first['hidden']} "
+             f"of {first['onsets']} ({first['hidden'] / max(first['onsets'], 1):.1%}).", ""]
+    for name, counts in counted:
+        s = onset_visibility.scores(counts)
+        lines.append(f"- {name}: recall {s['recall_visible']:.3f} of the visible onsets, {s['recall_hidden']:.3f} of "
+                     f"the hidden ones; F1 with the hidden ones left out {s['f1_hidden_left_out']:.3f}")
+    return lines + [""]
 
 
 def data_fingerprint(folder: Path) -> str:
@@ -286,6 +310,7 @@ def build_report(
             [(f"baseline {n}", r) for n, r in baselines.items()]
         sections += [f"## {task}: rendered test split", "", f"`{test}`: {minutes_of(test):.1f} minutes of audio.", ""]
         sections += score_table(rows, TABLES[task][1], "system") + ["", f"Target: {verdict}", ""]
+        sections += hidden_onset_lines(rows)
     if real_dev is not None and "pitch" in models:
         if not real_dev.is_dir():
             raise ReportError(f"--real-dev {real_dev} is not a folder; give the single-note recordings folder")
@@ -316,7 +341,7 @@ def build_report(
                      f"`{folder}`: {minutes_of(folder):.1f} minutes of audio the model was not trained on "
                      f"({what}). No target applies; it shows how far the rendered test split's numbers carry "
                      "to other material.", ""]
-        sections += score_table(rows, TABLES[task][1], "system") + [""]
+        sections += score_table(rows, TABLES[task][1], "system") + [""] + hidden_onset_lines(rows)
     sections += ["## Model cards", "", *card_table(cards, card_paths), "", "Commands recorded in the cards:", "",
                  *command_lines(cards), ""]
     if bench:

@@ -241,6 +241,9 @@ def test_models_report_writes_document(tiny_models, tiny_corpus, tmp_path, capsy
     assert "## pitch: real single-note recordings" in text
     assert "## onsets: held-out set `onsets/test`" in text and "skipping the held-out set" in captured.err  # no drums
     assert "audio the model was not trained on (the test split, again)" in text
+    hidden = [line for line in text.splitlines() if line.startswith("- **model** `onsets.onnx`: recall ")]
+    assert len(hidden) == 2 and "of the hidden ones; F1 with the hidden ones left out" in hidden[0]  # both onsets sets
+    assert text.count("Hidden onsets (`scripts/onset_visibility.py`") == 2
     single = next(line for line in text.splitlines() if line.startswith("| **model** `pitch.onnx` |"))
     assert single.split(" | ")[1] == "2"  # both single-note files scored
     assert "| onsets | `onsets.onnx` |" in text and "random weights (test fixture)" in text
