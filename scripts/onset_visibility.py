@@ -18,8 +18,6 @@ time. ``--json`` writes the counts per file (an existing file only with ``--over
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -111,29 +109,16 @@ def report(counts: dict[str, dict], n_files: int = 5) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder of audio with <stem>.onsets.csv labels")
-    parser.add_argument("--estimates", type=Path, required=True, help="folder of <stem>.onsets.csv estimates")
-    parser.add_argument("--json", type=Path, default=None, help="also write the counts per file here")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
-    args = parser.parse_args(argv)
-    from models.errors import FeatherlightError
-    from models.fileio import atomic_write_text, check_writable
+    import split_cli
 
-    try:
-        if args.json:  # refused before the work, not after it
-            check_writable([args.json], args.overwrite)
-        counts = breakdown(args.data, args.estimates)
-        print("\n".join(report(counts)))
-        if args.json:
-            atomic_write_text(args.json, json.dumps({"total": total(counts), "files": counts}, indent=1) + "\n",
-                              overwrite=args.overwrite)
-    except FeatherlightError as exc:
-        print(f"onset_visibility: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return split_cli.run("onset_visibility", __doc__, argv,
+                         data_help="folder of audio with <stem>.onsets.csv labels",
+                         estimates_help="folder of <stem>.onsets.csv estimates",
+                         json_help="also write the counts per file here", analyse=breakdown, report=report,
+                         to_json=lambda counts: {"total": total(counts), "files": counts})
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.exit(main())

@@ -18,7 +18,6 @@ one group. ``--json`` writes the counts for further work (an existing file only 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -142,28 +141,14 @@ def report(counts: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, required=True, help="folder of <stem>.f0.csv references (and audio)")
-    parser.add_argument("--estimates", type=Path, required=True, help="folder of <stem>.f0.csv estimates")
-    parser.add_argument("--json", type=Path, default=None, help="also write the counts here")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
-    args = parser.parse_args(argv)
-    from models.errors import FeatherlightError
-    from models.fileio import atomic_write_text, check_writable
+    import split_cli
 
-    try:
-        if args.json:  # refused before the work, not after it
-            check_writable([args.json], args.overwrite)
-        counts = breakdown(args.data, args.estimates)
-        print("\n".join(report(counts)))
-        if args.json:
-            atomic_write_text(args.json, json.dumps(counts, indent=1) + "\n", overwrite=args.overwrite)
-    except FeatherlightError as exc:
-        print(f"pitch_errors: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return split_cli.run("pitch_errors", __doc__, argv, data_help="folder of <stem>.f0.csv references (and audio)",
+                         estimates_help="folder of <stem>.f0.csv estimates", json_help="also write the counts here",
+                         analyse=breakdown, report=report)
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.exit(main())
