@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-WINDOW_S = 0.05
 
 
 def file_counts(features: np.ndarray, reference_s: np.ndarray, estimate_s: np.ndarray, hop_s: float) -> dict:
     """Counts for one file: onsets visible/hidden and found, detections, detections matched to hidden ones."""
     import mir_eval
 
+    from models.evaluation.metrics import ONSET_WINDOW_S
     from models.training.targets import hidden_onsets
 
     reference_s = np.sort(np.asarray(reference_s, dtype=np.float64).reshape(-1))
@@ -38,7 +38,7 @@ def file_counts(features: np.ndarray, reference_s: np.ndarray, estimate_s: np.nd
     hidden = hidden_onsets(features, np.rint(reference_s / hop_s).astype(np.int64))
     found = np.zeros(reference_s.size, dtype=bool)
     if reference_s.size and estimate_s.size:
-        pairs = mir_eval.util.match_events(reference_s, estimate_s, WINDOW_S)
+        pairs = mir_eval.util.match_events(reference_s, estimate_s, ONSET_WINDOW_S)
         found[[r for r, _ in pairs]] = True
     return {"onsets": int(reference_s.size), "hidden": int(hidden.sum()),
             "visible_found": int((found & ~hidden).sum()), "hidden_found": int((found & hidden).sum()),
@@ -47,18 +47,17 @@ def file_counts(features: np.ndarray, reference_s: np.ndarray, estimate_s: np.nd
 
 def scores(c: dict) -> dict[str, float]:
     """Precision/recall/F1 as `eval` computes them, recall by visibility, F1 with hidden onsets left out."""
-    def f1(tp: float, n_ref: float, n_est: float) -> float:
-        return 2 * tp / (n_ref + n_est) if n_ref + n_est else 1.0
+    from models.evaluation.metrics import prf_from_counts
 
-    tp = c["visible_found"] + c["hidden_found"]
     visible = c["onsets"] - c["hidden"]
+    precision, recall, f1 = prf_from_counts(c["visible_found"] + c["hidden_found"], c["onsets"], c["detections"])
     return {
-        "precision": tp / c["detections"] if c["detections"] else 1.0,
-        "recall": tp / c["onsets"] if c["onsets"] else 1.0,
-        "f1": f1(tp, c["onsets"], c["detections"]),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
         "recall_visible": c["visible_found"] / visible if visible else 1.0,
         "recall_hidden": c["hidden_found"] / c["hidden"] if c["hidden"] else 1.0,
-        "f1_hidden_left_out": f1(c["visible_found"], visible, c["detections"] - c["hidden_found"]),
+        "f1_hidden_left_out": prf_from_counts(c["visible_found"], visible, c["detections"] - c["hidden_found"])[2],
     }
 
 
