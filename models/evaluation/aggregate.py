@@ -89,3 +89,49 @@ def aggregate(task: str, per_file: list[dict[str, float]]) -> dict[str, float]:
         values = [m[key] for m in rows if key in m]
         out[f"file_mean_{key}"] = float(np.mean(values))
     return out
+
+
+#: :func:`bootstrap_interval` defaults: resamples of the file list, and the central share of their totals
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_LEVEL = 0.95
+
+
+def bootstrap_intervals(task: str, per_file: list[dict[str, float]], keys: list[str] | tuple[str, ...], *,
+                        resamples: int = BOOTSTRAP_RESAMPLES, level: float = BOOTSTRAP_LEVEL,
+                        seed: int = 0) -> dict[str, tuple[float, float]]:
+    """How far each total in ``keys`` would move with other files of the same kind: a percentile bootstrap
+    over files (the unit a test split is drawn in). For each key, ``(low, high)`` holds ``level`` of the
+    totals that :func:`aggregate` gives on ``resamples`` lists of the same length drawn with replacement
+    from ``per_file`` (the same lists for every key). A split of few files, or one where a few files make
+    most of the errors, gets a wide interval. Seeded, so a report shows the same interval for the same files.
+
+    Keys that are not totals of the task, or that no resample defines, are left out (no files: empty).
+    """
+    if resamples < 1 or not 0.0 < level < 1.0:
+        raise ValueError(f"need resamples >= 1 and 0 < level < 1, got {resamples}, {level}")
+    rows = [m for m in per_file if m]
+    if not rows or not keys:
+        return {}
+    rng = np.random.default_rng(seed)
+    values: dict[str, list[float]] = {k: [] for k in keys}
+    for _ in range(resamples):
+        picked = rng.integers(0, len(rows), size=len(rows))
+        totals = aggregate(task, [rows[i] for i in picked])
+        for key in keys:
+            value = totals.get(key)
+            if value is not None and np.isfinite(value):
+                values[key].append(float(value))
+    tail = 50.0 * (1.0 - level)
+    out = {}
+    for key, got in values.items():
+        if got:
+            low, high = np.percentile(got, [tail, 100.0 - tail])
+            out[key] = (float(low), float(high))
+    return out
+
+
+def bootstrap_interval(task: str, per_file: list[dict[str, float]], key: str, *,
+                       resamples: int = BOOTSTRAP_RESAMPLES, level: float = BOOTSTRAP_LEVEL,
+                       seed: int = 0) -> tuple[float, float] | None:
+    """:func:`bootstrap_intervals` of one key; None when there is none."""
+    return bootstrap_intervals(task, per_file, (key,), resamples=resamples, level=level, seed=seed).get(key)

@@ -136,14 +136,17 @@ def run(args: argparse.Namespace) -> int:
             f"nothing to score: none of the {len(results)} file(s) in {data_dir} has an estimate"
             + (f" in {args.estimates}" if args.estimates is not None else "")
         )
+    from models.evaluation.aggregate import bootstrap_intervals
+    from models.evaluation.report import TABLE_KEYS, format_report
+
     report = EvaluationReport(
         task=task, data_dir=data_dir, layout=layout,
         source="baseline" if args.baseline is not None else "estimates",
         baseline=args.baseline, estimates_dir=args.estimates,
         files=tuple(results), totals=totals_for(task, layout, rows),
         allow_missing=args.allow_missing, saved_estimates=tuple(saved),
+        intervals=bootstrap_intervals(task, rows, TABLE_KEYS[task]) if layout == "dataset" else {},
     )
-    from models.evaluation.report import format_report
 
     print(format_report(report, per_file=args.per_file))
     if args.json is not None:

@@ -26,6 +26,10 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3f}" if abs(value) < 1000 else f"{value:.0f}"
 
 
+def _interval(bounds: tuple[float, float] | None) -> str:
+    return "-" if bounds is None else f"{_fmt(bounds[0])}-{_fmt(bounds[1])}"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
@@ -55,6 +59,9 @@ def format_report(report: EvaluationReport, *, per_file: bool = False) -> str:
         shown = [k for k in keys if k in report.totals or f"file_mean_{k}" in report.totals]
         rows = [["total (weighted / micro)"] + [_fmt(report.totals.get(k)) for k in shown],
                 ["file mean"] + [_fmt(report.totals.get(f"file_mean_{k}")) for k in shown]]
+        if report.intervals:  # how far each total would move on other files of the same kind
+            rows.append([f"95% interval ({n_scored} files)"]
+                        + [_interval(report.intervals.get(k)) for k in shown])
         parts.append(_table(["total", *shown], rows) if shown else "no metric could be computed")
     problems = report.missing + report.failed
     if problems:

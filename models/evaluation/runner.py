@@ -65,6 +65,9 @@ class EvaluationReport:
     totals: dict[str, float]
     allow_missing: bool = False
     saved_estimates: tuple[Path, ...] = field(default=())
+    #: 95% bootstrap intervals over the files of the table's totals (aggregate.bootstrap_intervals); the
+    #: dataset layout only
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def missing(self) -> list[FileResult]:
@@ -99,6 +102,7 @@ class EvaluationReport:
                 "failed": len(self.failed),
             },
             "totals": clean(self.totals),
+            "intervals": {k: [lo, hi] for k, (lo, hi) in self.intervals.items()},
             "files": [
                 {"stem": f.stem, "audio": str(f.audio_path), "status": f.status, "message": f.message,
                  "metrics": clean(f.metrics)}

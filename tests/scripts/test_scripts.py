@@ -185,6 +185,18 @@ def test_target_verdict_needs_target_and_baseline():
     assert not met and "no baseline scored" in line and line.endswith("(below 0.95)")
 
 
+def test_target_verdict_gives_the_bootstrap_interval_over_the_files():
+    report = load_script("models_report")
+    rows = [{"tp_50ms": tp, "n_ref_50ms": 10.0, "n_est_50ms": 10.0, "f1_50ms": tp / 10} for tp in (9.0, 8.0, 10.0, 9.0)]
+    model = {"totals": {"f1_50ms": 0.9}, "files": [{"stem": str(i), "metrics": m} for i, m in enumerate(rows)]
+             + [{"stem": "failed", "status": "failed", "metrics": None}]}
+    met, line = report.target_verdict("onsets", model, {"librosa-onset": {"totals": {"f1_50ms": 0.77}}})
+    low, high = report.file_interval("onsets", model)
+    assert 0.8 <= low < 0.9 < high <= 1.0
+    assert met and line == (f"F1 (50 ms): model 0.900 (95% interval over its 4 files: {low:.3f}-{high:.3f}), "
+                            "target >= 0.90, best baseline librosa-onset 0.770: **met**")
+
+
 def test_models_report_names_the_run_a_model_was_fine_tuned_from():
     from types import SimpleNamespace
 

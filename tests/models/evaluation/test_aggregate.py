@@ -1,6 +1,6 @@
 import pytest
 
-from models.evaluation.aggregate import aggregate, is_count_key
+from models.evaluation.aggregate import aggregate, bootstrap_interval, is_count_key
 
 
 def test_pitch_frames_weighted_by_their_frame_counts():
@@ -52,3 +52,32 @@ def test_empty_rows_are_ignored_and_count_keys_recognised():
     assert aggregate("onsets", [{}, {}]) == {"n_files": 0.0}
     assert is_count_key("kick_n_ref") and is_count_key("tp_25ms") and is_count_key("n_voiced_ref_frames")
     assert not is_count_key("note_f1") and not is_count_key("voicing_false_alarm") and not is_count_key("rpa")
+
+
+def _onset_row(tp: float, n_ref: float, n_est: float) -> dict:
+    return {"tp_50ms": tp, "n_ref_50ms": n_ref, "n_est_50ms": n_est, "f1_50ms": 2 * tp / (n_ref + n_est)}
+
+
+def test_bootstrap_interval_spans_the_files_and_narrows_with_more_of_them():
+    few = [_onset_row(9, 10, 10), _onset_row(5, 10, 10), _onset_row(10, 10, 10), _onset_row(7, 10, 10)]
+    low, high = bootstrap_interval("onsets", few, "f1_50ms")
+    total = aggregate("onsets", few)["f1_50ms"]
+    # inside what the best and worst file alone would give, and around the total
+    assert 0.5 <= low < total < high <= 1.0
+    many = few * 25  # the same mix of files, 25 times as many of them
+    low_m, high_m = bootstrap_interval("onsets", many, "f1_50ms")
+    assert low_m < total < high_m and high_m - low_m < 0.5 * (high - low)
+    assert bootstrap_interval("onsets", few, "f1_50ms") == (low, high)  # seeded: the same report each run
+    assert bootstrap_interval("onsets", many, "f1_50ms", seed=1) != (low_m, high_m)
+
+
+def test_bootstrap_interval_of_identical_files_is_a_point_and_missing_keys_give_none():
+    same = [_onset_row(8, 10, 10)] * 5
+    assert bootstrap_interval("onsets", same, "f1_50ms") == pytest.approx((0.8, 0.8))
+    pitch = [{"rpa": 1.0, "n_voiced_ref_frames": 90.0}, {"rpa": 0.0, "n_voiced_ref_frames": 10.0}]
+    low, high = bootstrap_interval("pitch", pitch, "rpa", resamples=2000)
+    assert low == 0.0 and high == 1.0  # two files: some resamples hold only one of them
+    assert bootstrap_interval("onsets", same, "rpa") is None
+    assert bootstrap_interval("onsets", [{}, {}], "f1_50ms") is None
+    with pytest.raises(ValueError):
+        bootstrap_interval("onsets", same, "f1_50ms", level=1.0)

@@ -124,6 +124,9 @@ def test_dataset_estimates_missing_file_listed_and_exit_1(tmp_path, capsys):
     assert report["missing"] == [str(data / "two.wav")]
     assert report["totals"]["tp_50ms"] == 1 and report["totals"]["n_ref_50ms"] == 4  # missing scored empty
     assert report["totals"]["f1_50ms"] == pytest.approx(2 * 1 / 6)
+    # file bootstrap: resamples of {one (F1 0.5), two (0)} give 0, 1/3 or 0.5, the extremes a quarter each
+    assert report["intervals"]["f1_50ms"] == [0.0, 0.5]
+    assert "95% interval (2 files)" in captured.out and "0.000-0.500" in captured.out
 
 
 def test_dataset_allow_missing_skips_and_exits_0(tmp_path, capsys):
