@@ -27,6 +27,7 @@ examples:
   featherlight corpus render --task chords --sources data/pop909 --out corpus/chords --minutes 120 --seed 1 --jobs 2
   featherlight corpus render --task drums --sources data/groove_midi data/pop909 --out corpus/drums --minutes 60 --seed 1
   featherlight corpus render --task pitch --out corpus/pitch-small --minutes 2 --seed 0
+  featherlight corpus render --task pitch --sources data/pop909 --out heldout/pitch-s9 --minutes 480 --seed 9 --splits test
 """
 
 
@@ -70,6 +71,13 @@ def register(subparsers) -> None:
                              "play their drums on one of them with --kit-font-probability (default: none)")
     render.add_argument("--kit-font-probability", type=float, default=0.5, metavar="P",
                         help="share of drum items played on a --kit-fonts kit (default 0.5)")
+    render.add_argument("--splits", nargs="+", choices=("train", "valid", "test"), default=["train", "valid", "test"],
+                        metavar="SPLIT",
+                        help="render only the items of these splits (train, valid, test; default all): the plan "
+                             "stays the full render's, so --splits test gives the test split of --minutes M at "
+                             "about a tenth of the work, a held-out set for a model trained on other seeds "
+                             "(its items are the full render's, their audio can differ in small details: "
+                             "fluidsynth renders items in batches)")
     render.add_argument("--no-progress", action="store_true", help="no progress bar")
     render.set_defaults(func=run_render)
     info = sub.add_parser("info", help="summarise a rendered corpus (minutes per split, items, sources, config)",
@@ -93,7 +101,7 @@ def run_render(args) -> int:
                        music_bed_level_db=tuple(args.music_bed_level_db),
                        music_bed_on_procedural=args.music_bed_on_procedural,
                        kit_fonts=tuple(args.kit_fonts), kit_font_probability=args.kit_font_probability,
-                       soundfonts=tuple(args.soundfonts))
+                       soundfonts=tuple(args.soundfonts), splits=tuple(args.splits))
     start = time.perf_counter()
     manifest = render_corpus(cfg, args.out, jobs=args.jobs, progress=not args.no_progress)
     elapsed = time.perf_counter() - start

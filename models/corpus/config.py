@@ -15,6 +15,10 @@ ONSET_MERGE_S = 0.03
 SYNTH_BLOCK_SAMPLES = 64
 
 
+#: The splits of a corpus, in folder order.
+ALL_SPLITS: tuple[str, ...] = ("train", "valid", "test")
+
+
 @dataclass(frozen=True)
 class CorpusConfig:
     """What to render. Everything that changes the audio or labels lives here (``jobs`` does not)."""
@@ -31,6 +35,12 @@ class CorpusConfig:
     #: split boundaries on the piece hash: [0, train) train, [train, valid) valid, rest test
     split_train: float = 0.8
     split_valid: float = 0.9
+    #: render only the items of these splits (the plan is the full render's, so each item keeps its piece,
+    #: font and settings: ``("test",)`` makes a held-out test set at about a tenth of the work). Items are
+    #: synthesised in batches, one fluidsynth run each, so an item's audio (and a label measured on it) can
+    #: differ in small details from the full render's: measured on a 480-minute pitch plan, 89 of 113 test
+    #: files differed, by at most 0.13 in sample value, and 3 f0 label files
+    splits: tuple[str, ...] = ALL_SPLITS
     #: seconds of audio (all stems together) rendered per fluidsynth call
     batch_audio_s: float = 300.0
     #: the last notes end this long before an excerpt ends, so render tails fade inside the excerpt
@@ -83,6 +93,11 @@ class CorpusConfig:
             raise ConfigError(f"--kit-font-probability must lie in [0, 1], got {self.kit_font_probability}")
         if self.seed < 0:
             raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        unknown = [x for x in self.splits if x not in ALL_SPLITS]
+        if unknown or not self.splits:
+            raise ConfigError(f"--splits takes one or more of {', '.join(ALL_SPLITS)}, got "
+                              f"{' '.join(self.splits) or 'none'}")
+        object.__setattr__(self, "splits", tuple(x for x in ALL_SPLITS if x in self.splits))
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -90,6 +105,7 @@ class CorpusConfig:
         d["soundfonts"] = list(self.soundfonts)
         d["kit_fonts"] = list(self.kit_fonts)
         d["music_bed_level_db"] = list(self.music_bed_level_db)
+        d["splits"] = list(self.splits)
         return d
 
     @classmethod

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from models.annotations.types import TASKS
-from models.corpus.config import CorpusConfig
+from models.corpus.config import ALL_SPLITS, CorpusConfig
 from models.corpus.sources import Source
 
 log = logging.getLogger(__name__)
 
-SPLITS: tuple[str, ...] = ("train", "valid", "test")
+SPLITS: tuple[str, ...] = ALL_SPLITS
 
 #: task -> [(kind, weight, source kind needed or None for procedural)]
 _MIX: dict[str, list[tuple[str, float, str | None]]] = {

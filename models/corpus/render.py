@@ -207,7 +207,8 @@ def render_corpus(cfg: CorpusConfig, out_dir: str | os.PathLike, *, jobs: int = 
             )
     elif out.is_dir() and any(out.iterdir()):
         raise CorpusError(f"{out} is not empty and holds no corpus.json; choose an empty or new --out folder")
-    items = plan_items(cfg, sources, fonts)
+    # the full plan, then the chosen splits' items: each keeps what the full render gives it
+    items = [s for s in plan_items(cfg, sources, fonts) if s["split"] in cfg.splits]
     batches = plan_batches(cfg, items, fonts)
     base = {"format": CORPUS_FORMAT, "package_version": package_version(), "task": cfg.task,
             "seed": cfg.seed, **header, "complete": False, "planned_items": len(items)}
@@ -215,7 +216,7 @@ def render_corpus(cfg: CorpusConfig, out_dir: str | os.PathLike, *, jobs: int = 
 
     # corpus.json first: from now on the folder is recognisably a (resumable) corpus
     atomic_write_text(manifest, json.dumps(base, indent=1) + "\n", overwrite=True)
-    for split in SPLITS:
+    for split in cfg.splits:
         (out / split).mkdir(exist_ok=True)
     (out / STATE_DIR).mkdir(exist_ok=True)
     _clean_leftovers(out)
@@ -252,7 +253,7 @@ def render_corpus(cfg: CorpusConfig, out_dir: str | os.PathLike, *, jobs: int = 
     summary = {split: {"items": sum(1 for r in records if r["split"] == split),
                        "minutes": round(sum(r["duration_s"] for r in records if r["split"] == split) / 60, 3),
                        "pieces": len({r["piece"] for r in records if r["split"] == split})}
-               for split in SPLITS}
+               for split in cfg.splits}
     final = {**base, "complete": True, "summary": summary, "items": records}
     atomic_write_text(manifest, json.dumps(final, indent=1) + "\n", overwrite=True)
     return final

@@ -117,6 +117,36 @@ def test_split_by_piece(tmp_path, font):
     assert sum(s["items"] for s in summary.values()) == len(manifest["items"])
 
 
+def test_splits_renders_only_those_items_of_the_full_plan(tmp_path, font):
+    from models.corpus.plan import plan_items
+
+    def test_stems(seed):
+        items = plan_items(CorpusConfig(task="pitch", minutes=2.0, seed=seed), [], [font])
+        return [i["stem"] for i in items if i["split"] == "test"], len(items)
+
+    seed = next(s for s in range(50) if test_stems(s)[0] and test_stems(s)[1] > len(test_stems(s)[0]))
+    _, full = _render(tmp_path, font, task="pitch", minutes=2.0, seed=seed, name="full")
+    cfg = CorpusConfig(task="pitch", minutes=2.0, seed=seed, soundfonts=(font,), splits=("test",))
+    out = tmp_path / "test-only"
+    part = render_corpus(cfg, out, progress=False)
+    keys = ("stem", "piece", "font", "duration_s", "split", "augmentation")
+    expected = [{k: i[k] for k in keys} for i in full["items"] if i["split"] == "test"]
+    assert [{k: i[k] for k in keys} for i in part["items"]] == expected
+    assert [i["stem"] for i in part["items"]] == test_stems(seed)[0]
+    assert part["planned_items"] == len(expected) and list(part["summary"]) == ["test"]
+    assert {p.name for p in out.iterdir()} == {"test", "corpus.json", STATE_DIR}
+    assert part["config"]["splits"] == ["test"]
+    for item in part["items"]:
+        assert (out / "test" / f"{item['stem']}.flac").is_file()
+    with pytest.raises(CorpusError, match="other settings"):  # a full render is other settings
+        render_corpus(CorpusConfig(task="pitch", minutes=2.0, seed=seed, soundfonts=(font,)), out, progress=False)
+    with pytest.raises(ConfigError, match="--splits"):
+        CorpusConfig(task="pitch", minutes=1.0, splits=("tests",))
+    with pytest.raises(ConfigError, match="--splits"):
+        CorpusConfig(task="pitch", minutes=1.0, splits=())
+    assert CorpusConfig(task="pitch", minutes=1.0, splits=("test", "train")).splits == ("train", "test")
+
+
 def test_cli_render_and_info(tmp_path, font):
     out = tmp_path / "cli"
     cmd = [sys.executable, "-m", "desktop_app.cli", "corpus", "render", "--task", "chords", "--out", str(out),
