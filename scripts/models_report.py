@@ -14,7 +14,8 @@ split <corpus>/<task>/test (as `featherlight corpus render --task T --out <corpu
    data folder contents (names, sizes, modification times) and package version, so a re-run only
    scores the models (pYIN alone takes minutes). --skip-baselines uses the cache only;
 3. each task's target (the models issue) is marked met when the model reaches it AND beats every
-   baseline on that metric.
+   baseline on that metric; beside it, the 95% bootstrap interval over the split's files (what
+   `featherlight eval` reports), which the verdict does not use.
 
 With --real-dev the pitch model is also scored on the real single-note recordings (each file by the
 median pitch of its voiced frames, as `featherlight eval` pairs them); --extra TASK=DIR adds held-out

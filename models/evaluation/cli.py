@@ -19,6 +19,9 @@ Score one task on a folder of labelled audio. Either read estimate files written
 <stem>.onsets.csv in DIR, or in DIR's sub-folder mirroring the audio's), or run a DSP baseline
 (--baseline NAME). Metrics are mir_eval's: pitch RPA/RCA/OA/voicing and onset-only note F1 (50 ms);
 chord root/majmin/mirex/thirds/sevenths; drum F1 per class (50 ms); onset F1 at 50 and 25 ms.
+Totals are over the whole folder (frames weighted by frames, events from summed counts), each with a
+95% interval: a bootstrap over the files (1000 seeded resamples), how far the total would move on
+another folder of the same kind and size.
 
 Single-note collections (pitch only): a CSV with columns 'file,midi_pitch' (file relative to the CSV's
 folder, its audio/ sub-folder, or --data), TinySOL metadata ('Path', 'Pitch ID') and EGFxSet folders
