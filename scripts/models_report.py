@@ -175,16 +175,10 @@ def score_table(rows: Sequence[tuple[str, dict | None]], columns: Sequence[tuple
 
 
 def file_interval(task: str, report: dict) -> tuple[float, float] | None:
-    """The 95% bootstrap interval over files of the task's target metric: the eval report's, else computed
-    from its per-file scores (None without them)."""
-    from models.evaluation.aggregate import bootstrap_interval
-
-    key = TARGETS[task][0]
-    given = (report.get("intervals") or {}).get(key)
-    if given is not None:
-        return float(given[0]), float(given[1])
-    rows = [f["metrics"] for f in report.get("files", ()) if f.get("metrics")]
-    return bootstrap_interval(task, rows, key) if rows else None
+    """The 95% bootstrap interval over files of the task's target metric, as `featherlight eval --json` wrote
+    it (None when it wrote none)."""
+    given = (report.get("intervals") or {}).get(TARGETS[task][0])
+    return None if given is None else (float(given[0]), float(given[1]))
 
 
 def interval_text(task: str, report: dict) -> str:

@@ -7,6 +7,7 @@ import os
 import time
 
 from models.annotations.types import TASKS
+from models.corpus.config import ALL_SPLITS
 
 _RENDER_HELP = """\
 Render a labelled training corpus from MIDI with fluidsynth and General MIDI soundfonts.
@@ -71,8 +72,7 @@ def register(subparsers) -> None:
                              "play their drums on one of them with --kit-font-probability (default: none)")
     render.add_argument("--kit-font-probability", type=float, default=0.5, metavar="P",
                         help="share of drum items played on a --kit-fonts kit (default 0.5)")
-    render.add_argument("--splits", nargs="+", choices=("train", "valid", "test"), default=["train", "valid", "test"],
-                        metavar="SPLIT",
+    render.add_argument("--splits", nargs="+", choices=ALL_SPLITS, default=list(ALL_SPLITS), metavar="SPLIT",
                         help="render only the items of these splits (train, valid, test; default all): the plan "
                              "stays the full render's, so --splits test gives the test split of --minutes M at "
                              "about a tenth of the work, a held-out set for a model trained on other seeds "

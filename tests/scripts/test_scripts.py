@@ -188,8 +188,11 @@ def test_target_verdict_needs_target_and_baseline():
 def test_target_verdict_gives_the_bootstrap_interval_over_the_files():
     report = load_script("models_report")
     rows = [{"tp_50ms": tp, "n_ref_50ms": 10.0, "n_est_50ms": 10.0, "f1_50ms": tp / 10} for tp in (9.0, 8.0, 10.0, 9.0)]
+    from models.evaluation.aggregate import bootstrap_intervals
+
     model = {"totals": {"f1_50ms": 0.9}, "files": [{"stem": str(i), "metrics": m} for i, m in enumerate(rows)]
-             + [{"stem": "failed", "status": "failed", "metrics": None}]}
+             + [{"stem": "failed", "status": "failed", "metrics": None}],
+             "intervals": {k: list(v) for k, v in bootstrap_intervals("onsets", rows, ["f1_50ms"]).items()}}
     met, line = report.target_verdict("onsets", model, {"librosa-onset": {"totals": {"f1_50ms": 0.77}}})
     low, high = report.file_interval("onsets", model)
     assert 0.8 <= low < 0.9 < high <= 1.0
