@@ -1,5 +1,5 @@
 """Grow an exported model, for fine-tuning: temporal layers that start as the identity, a harmonic stack at
-the input whose new channels start unused, and/or wider 2-D layers whose new units start unheard.
+the input whose new channels start unused, and/or wider 2-D or temporal layers whose new units start unheard.
 
     .venv/bin/python scripts/deepen_model.py resources/models/pitch.onnx --data WORK/corpus/pitch/train \
         --kernel 2 2 --dilation 8 16 --out WORK/init/pitch-deep.safetensors
@@ -19,7 +19,9 @@ others, so again the grown network computes what the model computed until fine-t
 channels (whose input norms are set from their statistics on --data). ``--conv2d-channels`` widens the 2-D
 layers: the new units get random weights (seeded) from all their inputs and batch norms set from their
 statistics on --data, and they reach the next layer through zero weights, so they compute features from
-the start while the output is still the model's. Fine-tune from the result with
+the start while the output is still the model's. ``--temporal-channels`` widens the temporal layers the same
+way (new units random and normalised on --data, heard by the next layer or the head through zero weights;
+new layers from --kernel are then as wide as the widened last layer). Fine-tune from the result with
 
     featherlight train ... --init WORK/init/pitch-deep.safetensors --net WORK/init/pitch-deep.net.json
 
@@ -90,7 +92,7 @@ def harmonic_shifts(harmonics: list[float], bins_per_octave: int) -> tuple[int, 
 
 
 def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], dilations: list[int], delay: int = 0,
-           shifts: tuple[int, ...] = (), widths: tuple[int, ...] = ()):
+           shifts: tuple[int, ...] = (), widths: tuple[int, ...] = (), temporal_widths: tuple[int, ...] = ()):
     """(deepened TaskNet, largest |old - new| output on the calibration's first file).
 
     With ``delay`` the new layers pass their input on ``delay`` frames later, so the deepened network's
@@ -103,9 +105,15 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
     from models.training.onnx_weights import _calibrate, weights_from_onnx
 
     old, _ = weights_from_onnx(onnx_path, calibration)
-    width = old.config.temporal_channels[-1]
     cfg = old.config.to_dict()
-    cfg["temporal_channels"] = (*old.config.temporal_channels, *([width] * len(kernels)))
+    widened = tuple(old.config.temporal_channels)
+    if temporal_widths:
+        if len(temporal_widths) != len(widened) or any(w < c for w, c in zip(temporal_widths, widened)):
+            raise ConfigError(f"--temporal-channels {list(temporal_widths)}: give one width per temporal layer, none "
+                              f"below the model's {list(widened)}")
+        widened = tuple(temporal_widths)
+    width = widened[-1]  # new layers are as wide as the (widened) last temporal layer
+    cfg["temporal_channels"] = (*widened, *([width] * len(kernels)))
     cfg["temporal_kernel"] = (*old.config.temporal_kernel, *kernels)
     cfg["temporal_dilation"] = (*old.config.temporal_dilation, *dilations)
     if widths:
@@ -136,8 +144,8 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
         if value.dim() == 0 or value.dim() != target.dim():
             raise ConfigError(f"cannot grow {key} from {tuple(value.shape)} to {tuple(target.shape)}")
         grown = target.clone()
-        if key.endswith("conv.weight"):  # zero from the new input channels (the first temporal layer's inputs
-            grown[:, value.shape[1]:] = 0.0  # are channel-major, so the new 2-D channels' rows come last)
+        if value.dim() >= 2:  # a convolution (or the head): zero from the new input channels (the first temporal
+            grown[:, value.shape[1]:] = 0.0  # layer's inputs are channel-major, so new 2-D channels' rows come last)
         grown[tuple(slice(0, n) for n in value.shape)] = value
         state[key] = grown
     if shifts:  # the model's input is channel `own`; the model's units get zero weights on the other channels
@@ -177,6 +185,13 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
                 norm.running_var[n_old2d:] = variances[0][n_old2d:]
                 norm.weight[n_old2d:] = 1.0
                 norm.bias[n_old2d:] = 0.0
+        for norm, n_old1d in zip(new.norm1d, old.config.temporal_channels):  # wider temporal layers: the same
+            if norm.num_features > n_old1d:
+                means, variances = _calibrate(new, [norm], calibration)
+                norm.running_mean[n_old1d:] = means[0][n_old1d:]
+                norm.running_var[n_old1d:] = variances[0][n_old1d:]
+                norm.weight[n_old1d:] = 1.0
+                norm.bias[n_old1d:] = 0.0
         for norm in added:  # identity while their input statistics are measured
             norm.running_mean.zero_()
             norm.running_var.fill_(1.0 - norm.eps)
@@ -206,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="stack these harmonics at the input (1 among them), e.g. 0.5 1 2 3 4 5")
     parser.add_argument("--conv2d-channels", type=int, nargs="+", default=[],
                         help="widen the 2-D layers to these widths (one per layer, e.g. 16 32 for the bundled 8 16)")
+    parser.add_argument("--temporal-channels", type=int, nargs="+", default=[],
+                        help="widen the temporal layers to these widths (one per layer, e.g. 192 192 192 for 128s)")
     parser.add_argument("--delay", type=int, default=0,
                         help="the new layers delay by this many frames (train with the model's lookahead plus this)")
     parser.add_argument("--out", type=Path, required=True, help="weights to write (.safetensors)")
@@ -216,9 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if len(args.kernel) != len(args.dilation) or min(args.kernel + args.dilation, default=1) < 1:
             raise ConfigError("give one --kernel and one --dilation (each >= 1) per new layer")
-        if not args.kernel and not args.harmonics and not args.conv2d_channels:
-            raise ConfigError("nothing to grow: give new layers (--kernel, --dilation), --harmonics and/or "
-                              "--conv2d-channels")
+        if not (args.kernel or args.harmonics or args.conv2d_channels or args.temporal_channels):
+            raise ConfigError("nothing to grow: give new layers (--kernel, --dilation), --harmonics, "
+                              "--conv2d-channels and/or --temporal-channels")
         shifts = ()
         if args.harmonics:
             from models.runtime.card import load_card
@@ -240,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--delay must be >= 0, got {args.delay}")
         delay_taps(args.kernel, args.dilation, args.delay)  # before the calibration work
         net, diff = deepen(args.model, calibration, args.kernel, args.dilation, args.delay, shifts,
-                           tuple(args.conv2d_channels))
+                           tuple(args.conv2d_channels), tuple(args.temporal_channels))
         if diff > 1e-4:
             raise ConfigError(f"the deepened network differs from {args.model} by {diff:.2e}; not written")
         from safetensors.torch import save_file

@@ -767,6 +767,27 @@ def test_deepen_model_keeps_the_function_and_grows_the_context(tmp_path, capsys)
         assert float(new_units.std()) > 0.1 and float(new_units.mean().abs()) < 2.0
         # (the first temporal layer reads the new channels through zero rows)
         assert float(net.temporal[0].conv.weight.detach()[:, 3 * config.flat_frequency_bins:].abs().max()) == 0.0
+    # --temporal-channels: wider temporal layers (with a new layer, which takes the widened width); the head
+    # and each next layer hear the new units through zero weights, so the output is still the model's
+    wide = tmp_path / "init" / "pitch-wide-temporal.safetensors"
+    grow = [str(tmp_path / "m" / "pitch.onnx"), "--data", str(data), "--out", str(wide), "--temporal-channels"]
+    widths = list(base.card.net["temporal_channels"])
+    assert deepen.main(grow + [str(w + 3) for w in widths[:-1]]) == 2
+    assert "one width per temporal layer" in capsys.readouterr().err and not wide.exists()
+    assert deepen.main(grow + [str(w + 3) for w in widths] + ["--kernel", "2", "--dilation", "4"]) == 0
+    net_json = json.loads(wide.with_suffix(".net.json").read_text())
+    assert net_json["temporal_channels"] == [w + 3 for w in widths] + [widths[-1] + 3]
+    net = TaskNet(NetConfig.from_dict({**base.card.net, **net_json})).eval()
+    net.load_state_dict(load_file(str(wide)))
+    seen = {}
+    net.norm1d[0].register_forward_hook(lambda module, inputs, output: seen.update(out=output))
+    with torch.no_grad():
+        ours = net(torch.from_numpy(features).unsqueeze(0))[0].numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    new_units = seen["out"][0, widths[0]:]  # normalised on --data: alive
+    assert float(new_units.std()) > 0.1 and float(new_units.mean().abs()) < 2.0
+    assert float(net.head.weight.detach()[:, widths[-1]:].abs().max()) == 0.0
+    assert float(net.temporal[1].conv.weight.detach()[:, widths[0]:].abs().max()) == 0.0
 
 
 # --- pitch_errors -------------------------------------------------------------------------------------------
