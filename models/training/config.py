@@ -235,7 +235,25 @@ def default_net_config(task: str) -> "NetConfig":  # noqa: F821 - torch-side typ
     # 256 channels per temporal layer (deepen_model --temporal-channels 256 256 256; 594k parameters, 80.9 M
     # MACs/s against 41.6) and given the same epoch (lr 0.0005) as a control from the same start: pooled
     # validation 0.9020 / 0.9019 control, 308 files 0.8898 / 0.8904, 27-file test split 0.893 both. Capacity
-    # in the temporal stage is not what limits this model either.
+    # in the temporal stage is not what limits this model either. Finer frequency into the temporal stage
+    # (2026-12-08, not bundled; a one-off script): pooling (3, 1) instead of (3, 2), so the temporal stage
+    # reads 96 semitone bins instead of 48 (298k parameters, 51.4 M MACs/s), for a note entering under
+    # sustained ones; started from the bundled model with each pooled bin's first-layer weights halved over
+    # the two bins it pooled (a mean for the max) and that layer's norm measured again on the train data
+    # (seed-0 validation F1 0.865 before fine-tuning against the model's 0.867), then the same epoch: pooled
+    # validation 0.9013 (threshold 0.7), 308 files 0.8893, 27-file test split 0.889: below the control.
+    # More past (2026-12-08, not bundled): three more layers (kernel 3, dilations 4, 8, 16) that start as the
+    # identity (deepen_model --kernel 3 3 3 --dilation 4 8 16; receptive field 67 frames instead of 11, the
+    # same 20 ms lookahead; 349k parameters, 56.3 M MACs/s), the same epoch: pooled validation 0.9035
+    # (threshold 0.7) against the control's 0.9019, 308 files 0.8910 against 0.8904, test split 0.894 against
+    # 0.893: the first change of shape to score above the control everywhere, by less than a file-bootstrap
+    # interval's width, for 35% more MACs. A second epoch of it (lr 0.0003, training seed 1) fell back:
+    # pooled validation 0.9014, 308 files 0.8875 (precision 0.977, recall 0.813), test split 0.890. How far
+    # one such epoch moves with its training seed alone: the control and the deeper model again with seed 1
+    # score 0.8983 / 0.9004 pooled validation, 0.8848 / 0.8877 on the 308 files, 0.892 / 0.891 on the test
+    # split. The deeper model is ahead by 0.2 points on average over the two seeds, and the seed moves either
+    # of them by 0.3-0.6 points, more than any shape change above gained: every one-epoch result of this
+    # comment within half a point of its control is noise.
     return NetConfig(**common, temporal_channels=(128, 128, 128), temporal_kernel=(1, 3, 3),
                      temporal_dilation=(1, 1, 2), dropout=0.1, lookahead_frames=2)
 
