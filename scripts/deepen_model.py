@@ -176,22 +176,16 @@ def deepen(onnx_path: Path, calibration: list[np.ndarray], kernels: list[int], d
             norm.bias.zero_()
             for name in ("weight", "bias", "running_mean", "running_var"):
                 getattr(norm, name)[own] = getattr(old.input_norm, name)[0]
-        # new 2-D units normalised by their own statistics, layer after layer (the next layer's new units
-        # read them), after the input channels
-        for norm, n_old2d in zip(new.norm2d, old.config.conv2d_channels):
-            if norm.num_features > n_old2d:
+        # new 2-D units, then new temporal units, normalised by their own statistics, layer after layer (the
+        # next layer's new units read them), after the input channels
+        widened = [*zip(new.norm2d, old.config.conv2d_channels), *zip(new.norm1d, old.config.temporal_channels)]
+        for norm, n_old in widened:
+            if norm.num_features > n_old:
                 means, variances = _calibrate(new, [norm], calibration)
-                norm.running_mean[n_old2d:] = means[0][n_old2d:]
-                norm.running_var[n_old2d:] = variances[0][n_old2d:]
-                norm.weight[n_old2d:] = 1.0
-                norm.bias[n_old2d:] = 0.0
-        for norm, n_old1d in zip(new.norm1d, old.config.temporal_channels):  # wider temporal layers: the same
-            if norm.num_features > n_old1d:
-                means, variances = _calibrate(new, [norm], calibration)
-                norm.running_mean[n_old1d:] = means[0][n_old1d:]
-                norm.running_var[n_old1d:] = variances[0][n_old1d:]
-                norm.weight[n_old1d:] = 1.0
-                norm.bias[n_old1d:] = 0.0
+                norm.running_mean[n_old:] = means[0][n_old:]
+                norm.running_var[n_old:] = variances[0][n_old:]
+                norm.weight[n_old:] = 1.0
+                norm.bias[n_old:] = 0.0
         for norm in added:  # identity while their input statistics are measured
             norm.running_mean.zero_()
             norm.running_var.fill_(1.0 - norm.eps)
